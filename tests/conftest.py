@@ -1,0 +1,39 @@
+"""Shared helpers: write small data folders by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+#: A fixed "now" so that future-date checks do not depend on the clock.
+NOW = pd.Timestamp("2025-06-30T12:00:00Z")
+
+PATIENTS = "patient_id,name,timezone\nP1,Ann,Europe/London\nP2,Bob,America/New_York\n"
+PROGRAMS = (
+    "patient_id,exercise,start_date,end_date,sets,reps,hold_s,times_per_day,days_per_week\n"
+    "P1,pelvic tilt,2025-03-01,,1,10,5,1,7\n"
+    "P1,bridge,2025-03-01,,,,,1,7\n"
+)
+
+
+@pytest.fixture
+def make_folder(tmp_path: Path) -> Callable[..., Path]:
+    """Write ``{table: text}`` files into a fresh folder; bytes are written as-is."""
+
+    def make(files: dict[str, str | bytes], *, patients: bool = True) -> Path:
+        folder = tmp_path / "data"
+        folder.mkdir(exist_ok=True)
+        if patients and not any(name.startswith("patients") for name in files):
+            (folder / "patients.csv").write_text(PATIENTS, encoding="utf-8")
+        for name, content in files.items():
+            target = folder / name
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8", newline="")
+        return folder
+
+    return make
