@@ -167,9 +167,9 @@ def apply_catalog_defaults(programs: pd.DataFrame, catalog: Catalog) -> pd.DataF
     ``sets`` <- the default's sets (else 1); ``reps`` <- its ``reps_max`` (else
     ``reps_min``; a hold-only prescription is 1 rep); ``hold_s`` <- its ``hold_s_min``
     (the lower end of the article's range is the target to reach); ``side`` <- its
-    sides (descriptive, not recorded as a dose fallback). Adds ``dose_from_catalog``: the filled fields, ``;``-separated (missing when
-    the program gave every field) and ``dose_source``: the article the default comes
-    from.
+    sides (descriptive, not recorded as a dose fallback). Adds ``dose_from_catalog``:
+    the filled fields, ``;``-separated (missing when the program gave every field) and
+    ``dose_source``: the article the default comes from, or ``program``.
     """
     out = programs.copy()
     filled = pd.Series("", index=out.index, dtype="string")

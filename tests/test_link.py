@@ -68,7 +68,8 @@ def test_dataset_lists_unlinked_and_fuzzy_names(make_folder):
 
 def test_user_alias_file_extends_catalog(make_folder):
     folder = make_folder({
-        "sessions.csv": "patient_id,performed_at,exercise,reps\nP1,2025-03-01T08:00,Dr Kim curl,5\n",
+        "sessions.csv": ("patient_id,performed_at,exercise,reps\n"
+                         "P1,2025-03-01T08:00,Dr Kim curl,5\n"),
         "aliases.csv": "name,exercise_id\nDr Kim curl,single_knee_to_chest\nfoo,not_an_id\n",
     })
     ds = load(folder, now=NOW)
