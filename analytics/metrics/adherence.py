@@ -1,0 +1,168 @@
+"""Consistency: sessions done against sessions prescribed, per day, week and patient,
+and streaks.
+
+Definitions (product definitions):
+
+* On a day whose programs are done every day (``days_per_week`` 7), the day's
+  prescription is ``prescribed`` sessions and ``done = min(counted sessions,
+  prescribed)``.
+* Days whose programs have ``days_per_week`` < 7 are judged per ISO week (Monday
+  first): the week's quota is ``days_per_week x times_per_day``, any days count
+  (each day capped at its ``times_per_day``), and a week only partly inside the period
+  gets the quota prorated by the share of its days inside, rounded to the nearest
+  whole session (halves up).
+* ``adherence_pct = 100 x sessions_done / sessions_prescribed`` over the period, one
+  decimal; the *complete* variant counts only sessions that contain every exercise
+  prescribed that day. ``adherent`` is ``adherence_pct >= threshold`` (default 80%).
+* **Streaks**: consecutive local days within the period with at least one counted
+  session. ``current_streak_days`` is the streak that includes the period's last day
+  or the day before it, else 0. ``days_since_last_session`` = period end minus the day
+  of the last counted session (null if none).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.settings import Settings
+
+
+def daily_adherence(calendar: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient and day of the period.
+
+    Parameters
+    ----------
+    calendar : DataFrame
+        :func:`analytics.metrics.calendar.prescribed_days`.
+    sessions : DataFrame
+        :func:`analytics.metrics.sessions.session_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The calendar's columns plus ``counted`` (int, counted sessions that day),
+        ``complete`` (int, complete sessions), ``done`` (int, ``min(counted,
+        prescribed)``), ``done_complete`` (int, ``min(complete, prescribed)``) and
+        ``weekly_mode`` (bool, the day is judged in its week's quota).
+    """
+    out = calendar.copy()
+    if sessions.empty:
+        counts = pd.DataFrame(columns=["patient_id", "day", "counted", "complete"])
+    else:
+        counts = (sessions.assign(counted=sessions["counted"].astype("int64"),
+                                  complete=sessions["complete"].astype("int64"))
+                  .groupby(["patient_id", "day"], sort=False)[["counted", "complete"]]
+                  .sum().reset_index())
+    out = out.merge(counts, on=["patient_id", "day"], how="left")
+    for c in ("counted", "complete"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out["done"] = np.minimum(out["counted"], out["prescribed"]).astype("int64")
+    out["done_complete"] = np.minimum(out["complete"], out["prescribed"]).astype("int64")
+    out["weekly_mode"] = (out["days_per_week"] < 7) & (out["prescribed"] > 0)
+    return out
+
+
+def weekly_adherence(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """One row per patient and ISO week touching the period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``, ``week_start`` (Monday), ``days_in_period`` (int),
+        ``prescribed`` (int sessions, quota rules in the module docstring),
+        ``done`` (int), ``done_complete`` (int), ``adherence_pct`` and
+        ``complete_sessions_pct`` (0-100, one decimal; null when nothing was
+        prescribed), ``below_threshold`` (bool; False when nothing was prescribed).
+    """
+    keys = ["patient_id", "week_start"]
+    d = daily
+    # Daily-mode days: sum each day's own prescription and capped count.
+    daily_part = d[~d["weekly_mode"]].groupby(keys, sort=False)[
+        ["prescribed", "done", "done_complete"]].sum()
+    # Weekly-mode days: a prorated quota per week, capped done.
+    wk = d[d["weekly_mode"]]
+    weekly_part = wk.groupby(keys, sort=False).agg(
+        n_days=("day", "size"), dpw=("days_per_week", "max"), tpd=("prescribed", "max"),
+        done=("done", "sum"), done_complete=("done_complete", "sum"))
+    quota = np.floor(weekly_part["dpw"] * weekly_part["tpd"] * weekly_part["n_days"] / 7 + 0.5)
+    weekly_part = pd.DataFrame({
+        "prescribed": quota.astype("int64"),
+        "done": np.minimum(weekly_part["done"], quota).astype("int64"),
+        "done_complete": np.minimum(weekly_part["done_complete"], quota).astype("int64"),
+    })
+    both = pd.concat([daily_part, weekly_part]).groupby(level=[0, 1], sort=False).sum()
+    days = d.groupby(keys, sort=False)["day"].size().rename("days_in_period")
+    out = days.to_frame().join(both, how="left").fillna(0).reset_index()
+    for c in ("prescribed", "done", "done_complete", "days_in_period"):
+        out[c] = out[c].astype("int64")
+    out["adherence_pct"] = _pct(out["done"], out["prescribed"])
+    out["complete_sessions_pct"] = _pct(out["done_complete"], out["prescribed"])
+    out["below_threshold"] = (out["adherence_pct"] < settings.adherence_threshold_pct).fillna(
+        False).astype(bool)
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _pct(done: pd.Series, prescribed: pd.Series) -> pd.Series:
+    ratio = done.astype("float64") / prescribed.astype("float64").where(prescribed > 0)
+    return (100 * ratio).round(1)
+
+
+def patient_adherence(weekly: pd.DataFrame, periods: pd.DataFrame,
+                      settings: Settings) -> pd.DataFrame:
+    """One row per patient with a period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``, ``sessions_prescribed`` (int), ``sessions_done`` (int),
+        ``complete_sessions_done`` (int), ``adherence_pct``, ``complete_sessions_pct``
+        (0-100, one decimal, null when nothing was prescribed), ``adherent`` (bool,
+        ``adherence_pct >= settings.adherence_threshold_pct``; False when null).
+    """
+    totals = weekly.groupby("patient_id", sort=False)[["prescribed", "done",
+                                                        "done_complete"]].sum()
+    out = periods[["patient_id"]].merge(totals, left_on="patient_id", right_index=True,
+                                        how="left").fillna(0)
+    out = out.rename(columns={"prescribed": "sessions_prescribed", "done": "sessions_done",
+                              "done_complete": "complete_sessions_done"})
+    for c in ("sessions_prescribed", "sessions_done", "complete_sessions_done"):
+        out[c] = out[c].astype("int64")
+    out["adherence_pct"] = _pct(out["sessions_done"], out["sessions_prescribed"])
+    out["complete_sessions_pct"] = _pct(out["complete_sessions_done"], out["sessions_prescribed"])
+    out["adherent"] = (out["adherence_pct"] >= settings.adherence_threshold_pct).fillna(
+        False).astype(bool)
+    return out.reset_index(drop=True)
+
+
+def streaks(daily: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
+    """Streaks of days with at least one counted session, per patient.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``, ``longest_streak_days`` (int), ``current_streak_days`` (int),
+        ``last_session_day`` (local day of the last counted session, null if none),
+        ``days_since_last_session`` (int days from it to the period end, null if none).
+    """
+    d = daily.sort_values(["patient_id", "day"], kind="stable")
+    active = d["counted"] > 0
+    new_patient = (d["patient_id"] != d["patient_id"].shift()).fillna(True).astype(bool)
+    # A run breaks on a patient change or a day without a counted session.
+    run_id = (new_patient | ~active).cumsum()
+    run_len = active.astype("int64").groupby(run_id.to_numpy()).cumsum()
+    d = d.assign(run_len=run_len.where(active, 0))
+    longest = d.groupby("patient_id", sort=False)["run_len"].max()
+    d["prev_run_len"] = d.groupby("patient_id", sort=False)["run_len"].shift(1).fillna(0)
+    tail = d.groupby("patient_id", sort=False).tail(1).set_index("patient_id")
+    current = tail["run_len"].where(tail["run_len"] > 0, tail["prev_run_len"])
+    last_day = d[active].groupby("patient_id", sort=False)["day"].max()
+    out = periods[["patient_id", "period_end"]].copy()
+    out["longest_streak_days"] = out["patient_id"].map(longest).fillna(0).astype("int64")
+    out["current_streak_days"] = out["patient_id"].map(current).fillna(0).astype("int64")
+    # reindex, not map: Series.map with an empty datetime mapper fails in pandas 3.
+    out["last_session_day"] = pd.to_datetime(
+        last_day.reindex(out["patient_id"]).to_numpy()).astype("datetime64[ns]")
+    since = (out["period_end"] - out["last_session_day"]).dt.days
+    out["days_since_last_session"] = since.astype("Int64")
+    return out.drop(columns="period_end").reset_index(drop=True)

@@ -1,0 +1,81 @@
+"""Grouping logged rows into sessions and deciding which sessions count.
+
+* **Session**: rows of one patient whose ``performed_at`` times are within
+  ``Settings.session_gap_min`` (90) minutes of the previous row form one session.
+  Gaps are measured in real (UTC) time, so a DST change never splits or merges a
+  session; the session's day is the local day of its first row.
+* A session **counts** toward the program if it contains at least one exercise
+  prescribed on its day; it is **complete** if it contains all of them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.metrics.calendar import exercise_key
+from analytics.settings import Settings
+
+SESSION_COLUMNS = ("patient_id", "session_id", "day", "start_local", "start_utc", "end_utc",
+                   "n_rows", "n_exercises", "n_prescribed_done", "n_active", "counted",
+                   "complete")
+
+
+def assign_sessions(sessions: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Return the logged rows sorted by patient and time with ``session_id`` (int,
+    unique in the dataset), ``session_day`` (local day of the session's first row) and
+    ``key`` (exercise key) added."""
+    rows = sessions.assign(key=exercise_key(sessions)).sort_values(
+        ["patient_id", "performed_at_utc", "line"], kind="stable").reset_index(drop=True)
+    new_patient = (rows["patient_id"] != rows["patient_id"].shift()).fillna(True).astype(bool)
+    gap = rows["performed_at_utc"].diff() > pd.Timedelta(minutes=settings.session_gap_min)
+    rows["session_id"] = (new_patient | gap).cumsum().astype("int64") - 1
+    rows["session_day"] = rows.groupby("session_id")["local_day"].transform("first")
+    return rows
+
+
+def session_table(rows: pd.DataFrame, active: pd.DataFrame,
+                  calendar: pd.DataFrame) -> pd.DataFrame:
+    """One row per session (rows from :func:`assign_sessions`).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Output of :func:`assign_sessions`.
+    active : DataFrame
+        :func:`analytics.metrics.calendar.active_programs`.
+    calendar : DataFrame
+        :func:`analytics.metrics.calendar.prescribed_days`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``, ``session_id``, ``day`` (local day), ``start_local`` (local wall
+        time of the first row), ``start_utc``, ``end_utc``, ``n_rows``, ``n_exercises``
+        (distinct exercises), ``n_prescribed_done`` (distinct exercises prescribed that
+        day that the session contains), ``n_active`` (exercises prescribed that day;
+        0 outside the period), ``counted`` (bool), ``complete`` (bool).
+    """
+    if rows.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in SESSION_COLUMNS})
+    grouped = rows.groupby("session_id", sort=True)
+    table = grouped.agg(patient_id=("patient_id", "first"), day=("session_day", "first"),
+                        start_local=("performed_at", "first"),
+                        start_utc=("performed_at_utc", "first"),
+                        end_utc=("performed_at_utc", "last"), n_rows=("line", "size"),
+                        n_exercises=("key", "nunique")).reset_index()
+    done = rows[["session_id", "patient_id", "session_day", "key"]].drop_duplicates()
+    if not active.empty:
+        matched = done.merge(active[["patient_id", "day", "key"]].drop_duplicates(),
+                             left_on=["patient_id", "session_day", "key"],
+                             right_on=["patient_id", "day", "key"])
+        n_done = matched.groupby("session_id").size()
+    else:
+        n_done = pd.Series(dtype="int64")
+    table["n_prescribed_done"] = table["session_id"].map(n_done).fillna(0).astype("int64")
+    n_active = calendar.set_index(["patient_id", "day"])["n_active"]
+    idx = pd.MultiIndex.from_arrays([table["patient_id"], table["day"]])
+    table["n_active"] = pd.Series(n_active.reindex(idx).to_numpy(), index=table.index
+                                  ).fillna(0).astype("int64")
+    table["counted"] = table["n_prescribed_done"] > 0
+    table["complete"] = table["counted"] & (table["n_prescribed_done"] >= table["n_active"])
+    return table[list(SESSION_COLUMNS)]
