@@ -254,3 +254,19 @@ def test_without_patients_file_every_patient_is_accepted_in_utc(make_folder):
     folder = make_folder(_sessions("Z9,2025-03-01T23:30,bridge,1,10,3,,,,1\n"), patients=False)
     ds = load(folder, now=NOW)
     assert ds.sessions["local_day"].tolist() == [pd.Timestamp("2025-03-01")]
+
+
+def test_xlsx_table_loads_with_row_lines(make_folder):
+    folder = make_folder({})
+    pd.DataFrame({"patient_id": ["P1", "P1"], "reported_at": ["2025-03-01T08:00", "x"],
+                  "pain": [4, 5]}).to_excel(folder / "pain.xlsx", index=False)
+    ds = load(folder, now=NOW)
+    assert ds.pain["pain"].tolist() == [4.0]
+    assert ds.rejects["line"].tolist() == [3]
+
+
+def test_two_files_for_one_table_is_an_error(make_folder):
+    folder = make_folder({"pain.csv": "patient_id,reported_at,pain\n"})
+    pd.DataFrame({"patient_id": ["P1"]}).to_parquet(folder / "pain.parquet")
+    with pytest.raises(DataFileError, match="several files"):
+        load(folder, now=NOW)
