@@ -46,9 +46,13 @@ def patient_periods(programs: pd.DataFrame, as_of: pd.Timestamp | None,
         ``patient_id``; ``period_start``, ``period_end`` (local days, midnight
         timestamps); ``period_days`` (int, days in the period, 0 when it is empty).
     """
-    columns = ["patient_id", "period_start", "period_end", "period_days"]
     if programs.empty or as_of is None:
-        return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+        return pd.DataFrame({
+            "patient_id": pd.Series([], dtype="string"),
+            "period_start": pd.Series([], dtype="datetime64[ns]"),
+            "period_end": pd.Series([], dtype="datetime64[ns]"),
+            "period_days": pd.Series([], dtype="int64"),
+        })
     grouped = programs.groupby("patient_id", sort=True)
     first = grouped["start_date"].min()
     open_ended = grouped["end_date"].apply(lambda s: s.isna().any())
@@ -107,9 +111,16 @@ def prescribed_days(programs: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFra
         (int, the largest among active programs, 7 when none); ``n_active`` (int,
         distinct exercises prescribed that day).
     """
-    cal = _expand_days(periods.assign(period_start=periods["period_start"],
-                                      period_end=periods["period_end"]),
-                       "period_start", "period_end")[["patient_id", "day"]]
+    if periods.empty:
+        return pd.DataFrame({
+            "patient_id": pd.Series([], dtype="string"),
+            "day": pd.Series([], dtype="datetime64[ns]"),
+            "week_start": pd.Series([], dtype="datetime64[ns]"),
+            "prescribed": pd.Series([], dtype="int64"),
+            "days_per_week": pd.Series([], dtype="int64"),
+            "n_active": pd.Series([], dtype="int64"),
+        })
+    cal = _expand_days(periods, "period_start", "period_end")[["patient_id", "day"]]
     active = active_programs(programs, periods)
     if not active.empty:
         per_day = active.groupby(["patient_id", "day"], sort=False).agg(

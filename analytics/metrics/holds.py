@@ -1,0 +1,151 @@
+"""Hold progression: how long static holds last, day by day, against their target.
+
+Definitions (product definitions):
+
+* Only exercises with a **hold prescription** (prescribed ``hold_s`` > 0) count, and only
+  logged holds on days the hold is prescribed. A row belongs to its **session's** day
+  (``session_day`` of :func:`analytics.metrics.sessions.assign_sessions`); when several
+  programs prescribe the exercise that day the longest hold is the target.
+* **Daily best**: the longest logged hold of the day (seconds).
+* **First/last 7**: means of the daily best over the first and last 7 *logged* days
+  (fewer when fewer were logged).
+* **Trend**: the Theil-Sen slope (Sen 1968): the median of the slopes
+  ``(y_j - y_i) / (x_j - x_i)`` over all pairs of logged days ``x_i < x_j`` with
+  ``y`` the daily best, in seconds per day, times 7. Robust to a mistyped outlier
+  (up to ~29% of points) where a least-squares line is not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DAILY_COLUMNS = ("patient_id", "exercise_id", "key", "day", "hold_s_best", "hold_s_mean",
+                 "target_s", "pct_of_target")
+SUMMARY_COLUMNS = ("patient_id", "exercise_id", "key", "target_s", "n_days", "first7_mean_s",
+                   "last7_mean_s", "slope_s_per_week", "personal_best_s", "personal_best_day",
+                   "target_reached_day", "pct_of_target_last7")
+#: Logged days in the "first" and "last" windows.
+WINDOW_DAYS = 7
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+
+
+def theil_sen_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """The Theil-Sen slope of ``y`` against ``x``: the median of all pairwise slopes.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Equal-length float arrays (``x`` need not be sorted).
+
+    Returns
+    -------
+    float
+        Units of ``y`` per unit of ``x``; NaN when fewer than two distinct ``x``.
+    """
+    x = np.asarray(x, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    keep = dx != 0
+    if not keep.any():
+        return float("nan")
+    return float(np.median((y[j] - y[i])[keep] / dx[keep]))
+
+
+def _slopes(daily: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Theil-Sen slope (seconds per day) of ``hold_s_best`` vs day for each group."""
+    x = ((daily["day"] - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy("float64")
+    y = daily["hold_s_best"].to_numpy("float64")
+    groups = daily.groupby(keys, sort=True).indices
+    values = {k: theil_sen_slope(x[idx], y[idx]) for k, idx in groups.items()}
+    index = pd.MultiIndex.from_tuples(list(values), names=keys)
+    return pd.Series(list(values.values()), index=index, dtype="float64")
+
+
+def hold_progression(rows: pd.DataFrame,
+                     active: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily hold results and a per-exercise progression summary.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        :func:`analytics.metrics.sessions.assign_sessions` (any row order; not modified).
+    active : DataFrame
+        :func:`analytics.metrics.calendar.active_programs` (not modified).
+
+    Returns
+    -------
+    daily : pandas.DataFrame
+        One row per patient, exercise and local day with a logged hold on a day the
+        hold is prescribed, sorted by ``patient_id``, ``key``, ``day``:
+        ``patient_id``; ``exercise_id`` (missing when unlinked); ``key`` (exercise
+        key); ``day`` (local day, midnight timestamp); ``hold_s_best`` (float seconds,
+        longest hold logged that day); ``hold_s_mean`` (float seconds, mean logged
+        hold that day); ``target_s`` (float seconds, the hold prescribed that day);
+        ``pct_of_target`` (float %, ``100 x hold_s_best / target_s``).
+    summary : pandas.DataFrame
+        One row per patient and exercise in ``daily``, sorted by ``patient_id``,
+        ``key``: ``patient_id``; ``exercise_id``; ``key``; ``target_s`` (float seconds,
+        prescribed on the latest day of the period the hold is prescribed);
+        ``n_days`` (int, logged days); ``first7_mean_s`` and ``last7_mean_s`` (float
+        seconds, mean daily best over the first / last 7 logged days);
+        ``slope_s_per_week`` (float seconds per week, Theil-Sen slope of the daily best
+        against the day; null with fewer than 2 days); ``personal_best_s`` (float
+        seconds, longest daily best); ``personal_best_day`` (first day it was
+        reached); ``target_reached_day`` (first day the daily best reached that day's
+        target; NaT if never); ``pct_of_target_last7`` (float %, ``100 x
+        last7_mean_s / target_s``).
+    """
+    if rows.empty or active.empty:
+        return _empty(DAILY_COLUMNS), _empty(SUMMARY_COLUMNS)
+    presc = (active.assign(hold_s=active["hold_s"].astype("float64"))
+             .groupby(["patient_id", "day", "key"], sort=False)
+             .agg(exercise_id=("exercise_id", "first"), target_s=("hold_s", "max"))
+             .reset_index())
+    presc = presc[(presc["target_s"] > 0).fillna(False)]
+
+    logged = rows.loc[rows["hold_s"].notna(), ["patient_id", "session_day", "key", "hold_s"]]
+    logged = logged.rename(columns={"session_day": "day"}).merge(
+        presc, on=["patient_id", "day", "key"], how="inner")
+    if logged.empty:
+        return _empty(DAILY_COLUMNS), _empty(SUMMARY_COLUMNS)
+    logged["hold_s"] = logged["hold_s"].astype("float64")
+
+    day_keys = ["patient_id", "key", "day"]
+    daily = (logged.groupby(day_keys, sort=True)
+             .agg(exercise_id=("exercise_id", "first"), hold_s_best=("hold_s", "max"),
+                  hold_s_mean=("hold_s", "mean"), target_s=("target_s", "first"))
+             .reset_index())
+    daily["target_s"] = daily["target_s"].astype("float64")
+    daily["pct_of_target"] = 100.0 * daily["hold_s_best"] / daily["target_s"]
+    daily = daily[list(DAILY_COLUMNS)]
+
+    keys = ["patient_id", "key"]
+    g = daily.groupby(keys, sort=True)
+    rank = g.cumcount()
+    n = g["day"].transform("size")
+    best = daily["hold_s_best"]
+    is_pb = best == g["hold_s_best"].transform("max")
+    reached = best >= daily["target_s"]
+    helper = daily[keys].assign(
+        first7=best.where(rank < WINDOW_DAYS), last7=best.where(rank >= n - WINDOW_DAYS),
+        pb_day=daily["day"].where(is_pb), reached_day=daily["day"].where(reached))
+    summary = (helper.groupby(keys, sort=True)
+               .agg(n_days=("first7", "size"), first7_mean_s=("first7", "mean"),
+                    last7_mean_s=("last7", "mean"), personal_best_day=("pb_day", "min"),
+                    target_reached_day=("reached_day", "min")))
+    summary["exercise_id"] = g["exercise_id"].first()
+    summary["personal_best_s"] = g["hold_s_best"].max()
+    summary["slope_s_per_week"] = _slopes(daily, keys) * 7.0
+
+    latest = presc.sort_values(["patient_id", "key", "day"], kind="stable").drop_duplicates(
+        keys, keep="last").set_index(keys)["target_s"].astype("float64")
+    summary["target_s"] = latest.reindex(summary.index)
+    summary["pct_of_target_last7"] = 100.0 * summary["last7_mean_s"] / summary["target_s"]
+    summary["n_days"] = summary["n_days"].astype("int64")
+    summary = summary.reset_index()
+    return daily.reset_index(drop=True), summary[list(SUMMARY_COLUMNS)]
