@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 ## Run the whole test suite (and ruff).
 test: $(STAMP)
-	$(BIN)/ruff check analytics tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)
