@@ -109,6 +109,64 @@ def synth(patients: int, days: int, seed: int, out_dir: Path, fmt: str) -> None:
         click.echo(f"wrote {p}")
 
 
+def _day(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)",
+                                 param_hint=option) from exc
+
+
+@cli.command()
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--patient", "patient_ids", multiple=True, help="Only this patient (repeatable).")
+@click.option("--from", "start", help="First day to consider (YYYY-MM-DD).")
+@click.option("--to", "to", help="As-of day (YYYY-MM-DD); default: last day with any data.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--threshold", type=click.FloatRange(0, 100), default=None,
+              help="Adherence threshold in percent (default 80).")
+@click.pass_context
+def summary(ctx: click.Context, data_dir: Path, patient_ids: tuple[str, ...],
+            start: str | None, to: str | None, fmt: str, threshold: float | None) -> None:
+    """One line per patient: adherence, streaks, pain change and alerts."""
+    import dataclasses
+
+    from analytics.dataset import load
+    from analytics.metrics.summary import SUMMARY_COLUMNS, compute, summary_records
+    from analytics.settings import Settings
+    from analytics.summary_text import summary_table
+
+    ctx.meta["json"] = fmt == "json"
+    start, to = _day(start, "--from"), _day(to, "--to")
+    settings = Settings()
+    if threshold is not None:
+        settings = dataclasses.replace(settings, adherence_threshold_pct=threshold)
+    ds = load(data_dir)
+    known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
+        ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
+    unknown = [p for p in patient_ids if p not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown patient {unknown[0]!r}", param_hint="--patient")
+    metrics = compute(ds, settings, start=start, to=to,
+                      patients=list(patient_ids) if patient_ids else None)
+    records = summary_records(metrics.summary)
+    if fmt == "json":
+        _print_json(records)
+    elif fmt == "csv":
+        from analytics.textfmt import to_safe_csv
+
+        flat = [r | {"alerts": "; ".join(f"{a['severity']}:{a['kind']}:{a['date']}"
+                                         for a in r["alerts"])} for r in records]
+        click.echo(to_safe_csv(flat, list(SUMMARY_COLUMNS)), nl=False)
+    else:
+        click.echo(summary_table(metrics))
+
+
 def main() -> None:
     """Console entry point (``adherence``)."""
     cli(prog_name="adherence")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from analytics.dataset import Dataset
+from analytics.textfmt import fixed_width
 
 
 def exit_status(ds: Dataset) -> int:
@@ -41,19 +40,11 @@ def validation_json(ds: Dataset) -> dict[str, Any]:
     return {"tables": tables, "rejects": rejects, "unlinked": unlinked, "fuzzy": fuzzy}
 
 
-def _table(frame: pd.DataFrame) -> str:
-    cells = [[str(c) for c in frame.columns]] + [[str(v) for v in row]
-                                                 for row in frame.itertuples(index=False)]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(frame.columns))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
-                     for r in cells)
-
-
 def validation_text(ds: Dataset, limit: int = 50) -> str:
     """A readable summary; at most ``limit`` rejects and unlinked names are listed."""
     out = [f"Data folder: {ds.path}", ""]
     acc = ds.accounting.assign(file=ds.accounting["file"].replace("", "(absent)"))
-    out += [_table(acc), ""]
+    out += [fixed_width(acc), ""]
     if ds.rejects.empty:
         out.append("Rejected rows: none.")
     else:

@@ -1,0 +1,429 @@
+"""Pain reports: daily summaries, change from baseline, before/after sessions, alerts.
+
+Definitions (shared by every function here):
+
+* A report's **day** is its ``local_day``: the patient's local calendar day, so a
+  report at 23:30 local time belongs to that evening's day whatever its UTC date.
+* **Daily mean**: the mean of all reports of a patient on one local day.
+* **7-day rolling mean** on day *d*: the mean of the daily means of the report days in
+  the calendar window [*d* - 6, *d*]; days without reports are skipped (never zero);
+  missing when the window holds no report day.
+* **Baseline** / **recent**: the mean of *all reports* (not of daily means) in the
+  first / last ``Settings.pain_window_days`` (7) local calendar days of a patient's
+  reports.
+* A clinically important change on the 0-10 numeric rating scale is a fall of at
+  least 2 points or 30% (Farrar JT et al. 2001, Pain 94:149-158; Ostelo RW et al.
+  2008, Spine 33:90-94); a rise of 2 points is reported as worse (same sources,
+  applied symmetrically). A rating of 7-10 is "severe" (Serlin RC et al. 1995, Pain
+  61:277-284). Every threshold comes from :class:`analytics.settings.Settings`.
+
+All functions are pure (inputs are never modified), work on a whole cohort at once and
+give the same result whatever the order of the input rows. Alert messages describe
+what was reported and what the exercise guidance advises; they never diagnose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.settings import Settings
+
+#: Calendar days in the rolling mean of daily means (``rolling_7d_mean``).
+ROLLING_DAYS = 7
+
+#: Symptoms after which the exercise guidance says to stop and contact a professional.
+NERVE_SYMPTOMS: tuple[str, ...] = ("numbness", "tingling", "weakness")
+#: Symptoms that need medical attention now.
+URGENT_SYMPTOMS: tuple[str, ...] = ("bladder_bowel", "saddle_numbness")
+#: Plain words used in messages for each red-flag symptom.
+SYMPTOM_WORDS: dict[str, str] = {
+    "numbness": "numbness",
+    "tingling": "tingling",
+    "weakness": "weakness",
+    "bladder_bowel": "changes in bladder or bowel control",
+    "saddle_numbness": "numbness in the groin/inner thighs (saddle area)",
+}
+
+#: Advice quoted from the article "Video Series: Exercises to Keep a Healthy Back".
+STOP_ADVICE = ("The exercise guidance says to stop and contact your spine professional if "
+               "you notice pain, weakness, tingling or numbness.")
+URGENT_ADVICE = ("These symptoms need medical attention now. Seek medical care now "
+                 "(emergency department or urgent care).")
+
+#: Sort rank of alert severities (most severe first).
+SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
+
+DAILY_COLUMNS = ("patient_id", "day", "pain_mean", "pain_min", "pain_max", "pain_range",
+                 "n_reports", "rolling_7d_mean")
+CHANGE_COLUMNS = ("patient_id", "first_day", "last_day", "pain_baseline", "n_baseline",
+                  "pain_recent", "n_recent", "pain_change", "pain_change_pct", "pain_status")
+BEFORE_AFTER_COLUMNS = ("patient_id", "n_days", "before_mean", "after_mean", "mean_diff")
+VARIABILITY_COLUMNS = ("patient_id", "mean_daily_range", "max_daily_range")
+ALERT_COLUMNS = ("patient_id", "kind", "severity", "date", "message")
+
+_DTYPES: dict[str, str] = {
+    "patient_id": "string", "day": "datetime64[ns]", "first_day": "datetime64[ns]",
+    "last_day": "datetime64[ns]", "date": "datetime64[ns]", "n_reports": "int64",
+    "n_baseline": "int64", "n_recent": "int64", "n_days": "int64", "pain_status": "string",
+    "kind": "string", "severity": "string", "message": "string",
+}
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=_DTYPES.get(c, "float64")) for c in columns})
+
+
+def _sorted_reports(pain: pd.DataFrame) -> pd.DataFrame:
+    """The reports in a fixed order (patient, time, line) with ``local_day`` as
+    ``datetime64[ns]``, so that results never depend on the input row order."""
+    keys = [c for c in ("patient_id", "reported_at_utc", "reported_at", "line", "pain")
+            if c in pain.columns]
+    out = pain.sort_values(keys, kind="stable").reset_index(drop=True)
+    out["patient_id"] = out["patient_id"].astype("string")
+    out["local_day"] = out["local_day"].astype("datetime64[ns]")
+    out["pain"] = out["pain"].astype("float64")
+    return out
+
+
+def pain_window(pain: pd.DataFrame, start: pd.Timestamp | str | None = None,
+                as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    """The reports whose local day is in [``start``, ``as_of``] (each bound optional,
+    both inclusive; a time part of a bound is ignored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``pain`` in the window, same columns, index reset.
+    """
+    keep = pd.Series(True, index=pain.index)
+    if start is not None:
+        keep &= pain["local_day"] >= pd.Timestamp(start).normalize()
+    if as_of is not None:
+        keep &= pain["local_day"] <= pd.Timestamp(as_of).normalize()
+    return pain.loc[keep].reset_index(drop=True)
+
+
+def _day_grid(daily: pd.DataFrame) -> pd.DataFrame:
+    """Every calendar day from each patient's first to last report day, with the day's
+    mean (NaN on days without reports), ``has_report``, the 7-day rolling mean
+    ``current`` (window [d-6, d]) and ``prior`` (the rolling mean at d-7, i.e. window
+    [d-13, d-7]). Sorted by patient and day."""
+    span = daily.groupby("patient_id", sort=True)["day"].agg(["min", "max"])
+    n = ((span["max"] - span["min"]).dt.days + 1).to_numpy(dtype="int64")
+    offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    grid = pd.DataFrame({
+        "patient_id": pd.array(np.repeat(span.index.to_numpy(), n), dtype="string"),
+        "day": (np.repeat(span["min"].to_numpy(), n)
+                + pd.to_timedelta(offsets, unit="D").to_numpy()),
+    })
+    grid["day"] = grid["day"].astype("datetime64[ns]")
+    grid = grid.merge(daily[["patient_id", "day", "pain_mean"]], on=["patient_id", "day"],
+                      how="left")
+    grid["has_report"] = grid["pain_mean"].notna()
+    grouped = grid.groupby("patient_id", sort=False)["pain_mean"]
+    rolling = grouped.rolling(ROLLING_DAYS, min_periods=1).mean()
+    grid["current"] = rolling.reset_index(level=0, drop=True).reindex(grid.index)
+    grid["prior"] = grid.groupby("patient_id", sort=False)["current"].shift(ROLLING_DAYS)
+    return grid
+
+
+def pain_daily(pain: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient and local day with at least one report.
+
+    Parameters
+    ----------
+    pain : pandas.DataFrame
+        Validated pain reports (``analytics.load(...).pain``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``; ``day`` (local calendar day, midnight ``datetime64``);
+        ``pain_mean``, ``pain_min``, ``pain_max`` (0-10 points, over the day's reports);
+        ``pain_range`` (``pain_max - pain_min``, points: within-day variability, 0 for
+        a single report); ``n_reports`` (int); ``rolling_7d_mean`` (points, the mean of
+        the daily means over the calendar window [day - 6, day]; days without reports
+        are skipped). Values are not rounded. Sorted by patient and day.
+    """
+    if pain.empty:
+        return _empty(DAILY_COLUMNS)
+    reports = _sorted_reports(pain)
+    daily = reports.groupby(["patient_id", "local_day"], sort=True).agg(
+        pain_mean=("pain", "mean"), pain_min=("pain", "min"), pain_max=("pain", "max"),
+        n_reports=("pain", "size")).reset_index().rename(columns={"local_day": "day"})
+    daily["pain_range"] = daily["pain_max"] - daily["pain_min"]
+    daily["n_reports"] = daily["n_reports"].astype("int64")
+    grid = _day_grid(daily)
+    daily = daily.merge(grid.loc[grid["has_report"], ["patient_id", "day", "current"]],
+                        on=["patient_id", "day"], how="left")
+    daily = daily.rename(columns={"current": "rolling_7d_mean"})
+    return daily[list(DAILY_COLUMNS)].reset_index(drop=True)
+
+
+def pain_change(pain: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Change in pain from the first to the last week of reports, one row per patient.
+
+    Parameters
+    ----------
+    pain : pandas.DataFrame
+        Validated pain reports.
+    settings : Settings
+        Uses ``pain_window_days`` (7), ``pain_min_span_days`` (14),
+        ``pain_min_reports`` (2), ``pain_improved_points`` (2), ``pain_improved_pct``
+        (30) and ``pain_worse_points`` (2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``; ``first_day``, ``last_day`` (local days of the first and last
+        report); ``pain_baseline`` (points, mean of all reports whose local day is in
+        [first_day, first_day + pain_window_days - 1]); ``n_baseline`` (int, reports in
+        that window); ``pain_recent`` (points, mean of all reports in [last_day -
+        pain_window_days + 1, last_day]); ``n_recent`` (int); ``pain_change`` (points,
+        recent - baseline; negative = less pain); ``pain_change_pct`` (%, 100 x
+        change / baseline; null when the baseline is 0); ``pain_status``:
+
+        * ``insufficient_data`` when ``last_day - first_day`` is fewer than
+          ``pain_min_span_days`` days or either window holds fewer than
+          ``pain_min_reports`` reports (the numbers are still given);
+        * ``improved`` when the change is <= -``pain_improved_points`` or the
+          percentage <= -``pain_improved_pct`` (a clinically important improvement:
+          Farrar et al. 2001, Pain 94:149-158; Ostelo et al. 2008, Spine 33:90-94);
+        * ``worse`` when the change is >= +``pain_worse_points`` (same sources, applied
+          symmetrically);
+        * ``no_change`` otherwise.
+
+        Change and percentage are compared after rounding to two decimals (so a fall
+        of exactly 2.0 points is ``improved``). Numbers are rounded to 2 decimals.
+        Sorted by patient.
+    """
+    if pain.empty:
+        return _empty(CHANGE_COLUMNS)
+    reports = _sorted_reports(pain)
+    by_patient = reports.groupby("patient_id", sort=True)["local_day"]
+    first = by_patient.transform("min")
+    last = by_patient.transform("max")
+    width = pd.Timedelta(days=settings.pain_window_days - 1)
+    in_base = reports["local_day"] <= first + width
+    in_recent = reports["local_day"] >= last - width
+    out = pd.DataFrame({
+        "first_day": by_patient.min(),
+        "last_day": by_patient.max(),
+        "pain_baseline": reports["pain"].where(in_base).groupby(reports["patient_id"]).mean(),
+        "n_baseline": in_base.groupby(reports["patient_id"]).sum(),
+        "pain_recent": reports["pain"].where(in_recent).groupby(reports["patient_id"]).mean(),
+        "n_recent": in_recent.groupby(reports["patient_id"]).sum(),
+    })
+    out.index.name = "patient_id"
+    out = out.reset_index()
+    change = out["pain_recent"] - out["pain_baseline"]
+    pct = 100 * change / out["pain_baseline"].where(out["pain_baseline"] != 0)
+    out["pain_change"] = change.round(2)
+    out["pain_change_pct"] = pct.round(2)
+    improved = ((out["pain_change"] <= -settings.pain_improved_points)
+                | (out["pain_change_pct"] <= -settings.pain_improved_pct))
+    worse = out["pain_change"] >= settings.pain_worse_points
+    span = (out["last_day"] - out["first_day"]).dt.days
+    insufficient = ((span < settings.pain_min_span_days)
+                    | (out["n_baseline"] < settings.pain_min_reports)
+                    | (out["n_recent"] < settings.pain_min_reports))
+    status = np.select([insufficient.to_numpy(), improved.to_numpy(), worse.to_numpy()],
+                       ["insufficient_data", "improved", "worse"], default="no_change")
+    out["pain_status"] = pd.array(status, dtype="string")
+    for column in ("pain_baseline", "pain_recent"):
+        out[column] = out[column].round(2)
+    for column in ("n_baseline", "n_recent"):
+        out[column] = out[column].astype("int64")
+    out["patient_id"] = out["patient_id"].astype("string")
+    return out[list(CHANGE_COLUMNS)]
+
+
+def pain_before_after(pain: pd.DataFrame) -> pd.DataFrame:
+    """Pain before versus after exercising, over days with both kinds of report.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient with at least one local day holding both a
+        ``before_session`` and an ``after_session`` report: ``patient_id``;
+        ``n_days`` (int, such paired days); ``before_mean``, ``after_mean`` (points,
+        the mean over paired days of that day's mean before / after rating);
+        ``mean_diff`` (points, ``after_mean - before_mean``; negative = less pain after
+        exercising). Rounded to 2 decimals; sorted by patient.
+    """
+    if pain.empty:
+        return _empty(BEFORE_AFTER_COLUMNS)
+    reports = _sorted_reports(pain)
+    reports = reports[reports["context"].isin(["before_session", "after_session"])]
+    per_day = reports.groupby(["patient_id", "local_day", "context"], sort=True)["pain"].mean()
+    wide = per_day.unstack("context")
+    for column in ("before_session", "after_session"):
+        if column not in wide.columns:
+            wide[column] = np.nan
+    wide = wide.dropna(subset=["before_session", "after_session"])
+    if wide.empty:
+        return _empty(BEFORE_AFTER_COLUMNS)
+    grouped = wide.groupby(level="patient_id", sort=True)
+    out = pd.DataFrame({
+        "n_days": grouped.size().astype("int64"),
+        "before_mean": grouped["before_session"].mean(),
+        "after_mean": grouped["after_session"].mean(),
+    })
+    out["mean_diff"] = (out["after_mean"] - out["before_mean"]).round(2)
+    out["before_mean"] = out["before_mean"].round(2)
+    out["after_mean"] = out["after_mean"].round(2)
+    out.index.name = "patient_id"
+    out = out.reset_index()
+    out["patient_id"] = out["patient_id"].astype("string")
+    return out[list(BEFORE_AFTER_COLUMNS)]
+
+
+def pain_variability(daily: pd.DataFrame) -> pd.DataFrame:
+    """Within-day variability of pain, one row per patient in ``daily``.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        :func:`pain_daily` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``; ``mean_daily_range``, ``max_daily_range`` (points, mean and
+        largest ``pain_range`` over the patient's days with at least 2 reports; null
+        when there is no such day). Rounded to 2 decimals; sorted by patient.
+    """
+    if daily.empty:
+        return _empty(VARIABILITY_COLUMNS)
+    ranges = daily["pain_range"].where(daily["n_reports"] >= 2)
+    grouped = ranges.groupby(daily["patient_id"].astype("string"), sort=True)
+    out = pd.DataFrame({"mean_daily_range": grouped.mean().round(2),
+                        "max_daily_range": grouped.max().round(2)})
+    out.index.name = "patient_id"
+    return out.reset_index()[list(VARIABILITY_COLUMNS)]
+
+
+def _plain_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _red_flag_words(symptoms: str) -> tuple[str, str]:
+    """(severity, plain words) for one ``;``-joined symptom list ("" when none)."""
+    items = set(symptoms.split(";"))
+    flagged = [s for s in (*URGENT_SYMPTOMS, *NERVE_SYMPTOMS) if s in items]
+    if not flagged:
+        return "", ""
+    severity = "urgent" if items & set(URGENT_SYMPTOMS) else "warning"
+    return severity, _plain_list([SYMPTOM_WORDS[s] for s in flagged])
+
+
+def _red_flags(reports: pd.DataFrame) -> pd.DataFrame:
+    listed = reports[reports["symptoms"].notna()]
+    if listed.empty:
+        return _empty(ALERT_COLUMNS)
+    lookup = {v: _red_flag_words(str(v)) for v in listed["symptoms"].unique()}
+    severity = listed["symptoms"].map({k: v[0] for k, v in lookup.items()}).astype("string")
+    words = listed["symptoms"].map({k: v[1] for k, v in lookup.items()}).astype("string")
+    keep = severity != ""
+    listed, severity, words = listed[keep], severity[keep], words[keep]
+    when = (listed["local_day"].dt.strftime("%Y-%m-%d") + " at "
+            + listed["reported_at"].dt.strftime("%H:%M")).astype("string")
+    advice = severity.map({"urgent": URGENT_ADVICE, "warning": STOP_ADVICE}).astype("string")
+    return pd.DataFrame({
+        "patient_id": listed["patient_id"], "kind": "red_flag", "severity": severity,
+        "date": listed["local_day"], "message": "Reported " + words + " on " + when + ". "
+        + advice,
+    })
+
+
+def _pain_high(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    high = daily[daily["pain_max"] >= settings.pain_high]
+    rating = high["pain_max"].map("{:g}".format).astype("string")
+    return pd.DataFrame({
+        "patient_id": high["patient_id"], "kind": "pain_high", "severity": "warning",
+        "date": high["day"],
+        "message": "Pain rated " + rating + "/10 on " + high["day"].dt.strftime("%Y-%m-%d")
+        + f" ({settings.pain_high:g} or more is severe).",
+    })
+
+
+def _pain_rise(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    grid = _day_grid(daily)
+    rise = (grid["current"] - grid["prior"]).round(2)
+    holds = (rise >= settings.pain_rise_points).fillna(False).astype(bool)
+    ids = grid["patient_id"].to_numpy(dtype=object)
+    flags = holds.to_numpy(dtype=bool)
+    starts_run = np.ones(len(grid), dtype=bool)
+    starts_run[1:] = (ids[1:] != ids[:-1]) | (flags[1:] != flags[:-1])
+    episode = np.cumsum(starts_run)
+    grid = grid.assign(rise=rise, episode=episode)
+    starts = grid[holds & grid["has_report"]].groupby("episode", sort=False).head(1)
+
+    def fmt(values: pd.Series) -> pd.Series:
+        return values.map("{:.1f}".format).astype("string")
+
+    return pd.DataFrame({
+        "patient_id": starts["patient_id"], "kind": "pain_rise", "severity": "warning",
+        "date": starts["day"],
+        "message": "Average pain over the 7 days to " + starts["day"].dt.strftime("%Y-%m-%d")
+        + " was " + fmt(starts["current"]) + "/10, " + fmt(starts["rise"])
+        + " points higher than over the 7 days before (" + fmt(starts["prior"]) + "/10).",
+    })
+
+
+def pain_alerts(pain: pd.DataFrame, daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Pain alerts for the whole cohort.
+
+    Parameters
+    ----------
+    pain : pandas.DataFrame
+        Validated pain reports.
+    daily : pandas.DataFrame
+        :func:`pain_daily` of the same reports.
+    settings : Settings
+        Uses ``pain_high`` (7) and ``pain_rise_points`` (2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``; ``kind``; ``severity`` (``urgent`` or ``warning``); ``date``
+        (local day); ``message`` (plain words, never a diagnosis). Kinds:
+
+        * ``red_flag`` - one per report listing numbness, tingling or weakness
+          (``warning``; the message names the symptoms, the date and time, and quotes
+          the exercise guidance: stop and contact your spine professional - article
+          "Video Series: Exercises to Keep a Healthy Back"), or listing bladder/bowel
+          changes or saddle numbness (``urgent``: seek medical care now). A report
+          listing both kinds gives one ``urgent`` alert naming all of them.
+        * ``pain_high`` - one per patient and day whose highest report is at least
+          ``pain_high`` (7-10 is "severe"; Serlin et al. 1995, Pain 61:277-284),
+          ``warning``.
+        * ``pain_rise`` - ``warning`` when the 7-day rolling mean of daily means on day
+          *d* (window [d-6, d]) is at least ``pain_rise_points`` above the rolling mean
+          at day *d* - 7 (window [d-13, d-7]); both windows need a report day, and the
+          difference is rounded to 2 decimals first. The condition is evaluated on
+          every calendar day between a patient's first and last report; an episode is
+          a run of consecutive days on which it holds, and gets one alert dated the
+          first report day of the run (the 2-point change of Farrar et al. 2001 and
+          Ostelo et al. 2008).
+
+        Sorted by patient, date, severity (urgent first), kind and message.
+    """
+    if pain.empty:
+        return _empty(ALERT_COLUMNS)
+    reports = _sorted_reports(pain)
+    daily = daily.assign(patient_id=daily["patient_id"].astype("string"),
+                         day=daily["day"].astype("datetime64[ns]"))
+    parts = [_red_flags(reports)]
+    if not daily.empty:
+        parts += [_pain_high(daily, settings), _pain_rise(daily, settings)]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return _empty(ALERT_COLUMNS)
+    alerts = pd.concat(parts, ignore_index=True)
+    alerts = alerts.astype({c: _DTYPES[c] for c in ALERT_COLUMNS})
+    alerts["_rank"] = alerts["severity"].map(SEVERITY_ORDER)
+    alerts = alerts.sort_values(["patient_id", "date", "_rank", "kind", "message"],
+                                kind="stable")
+    return alerts[list(ALERT_COLUMNS)].reset_index(drop=True)

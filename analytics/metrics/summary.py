@@ -1,0 +1,207 @@
+"""Every metric for a whole dataset at once, and the cohort summary.
+
+:func:`compute` runs the metric pipeline on a loaded :class:`analytics.Dataset` and
+returns a frozen :class:`CohortMetrics` holding each tidy table; reports, notebooks and
+the ``adherence summary`` command read from it and never compute metrics themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analytics.dataset import Dataset
+from analytics.metrics.adherence import (
+    daily_adherence,
+    patient_adherence,
+    streaks,
+    weekly_adherence,
+)
+from analytics.metrics.alerts import (
+    combine_alerts,
+    low_adherence_alerts,
+    no_activity_alerts,
+)
+from analytics.metrics.association import adherence_pain_association
+from analytics.metrics.calendar import (
+    active_programs,
+    as_of_date,
+    patient_periods,
+    prescribed_days,
+)
+from analytics.metrics.dose import dose_by_exercise, session_dose
+from analytics.metrics.holds import hold_progression
+from analytics.metrics.pain import (
+    pain_alerts,
+    pain_before_after,
+    pain_change,
+    pain_daily,
+    pain_variability,
+    pain_window,
+)
+from analytics.metrics.sessions import assign_sessions, session_table
+from analytics.metrics.timing import session_timing
+from analytics.settings import DEFAULT_SETTINGS, Settings
+
+#: Columns of the cohort summary, in order.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "patient_id", "period_start", "period_end", "sessions_prescribed", "sessions_done",
+    "adherence_pct", "complete_sessions_pct", "adherent", "current_streak_days",
+    "longest_streak_days", "days_since_last_session", "pain_baseline", "pain_recent",
+    "pain_change", "pain_change_pct", "pain_status", "alerts",
+)
+
+
+@dataclass(frozen=True)
+class CohortMetrics:
+    """All metric tables of one dataset (see each producing function for columns)."""
+
+    settings: Settings
+    as_of: pd.Timestamp | None
+    start: pd.Timestamp | None
+    periods: pd.DataFrame
+    calendar: pd.DataFrame
+    active: pd.DataFrame
+    rows: pd.DataFrame
+    sessions: pd.DataFrame
+    daily: pd.DataFrame
+    weekly: pd.DataFrame
+    adherence: pd.DataFrame
+    streaks: pd.DataFrame
+    dose: pd.DataFrame
+    dose_by_exercise: pd.DataFrame
+    holds_daily: pd.DataFrame
+    holds: pd.DataFrame
+    timing_sessions: pd.DataFrame
+    timing: pd.DataFrame
+    pain: pd.DataFrame
+    pain_daily: pd.DataFrame
+    pain_change: pd.DataFrame
+    pain_before_after: pd.DataFrame
+    pain_variability: pd.DataFrame
+    association: pd.DataFrame
+    alerts: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def _only(frame: pd.DataFrame, patients: frozenset[str] | None) -> pd.DataFrame:
+    if patients is None:
+        return frame
+    return frame[frame["patient_id"].isin(list(patients))].reset_index(drop=True)
+
+
+def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
+            start: pd.Timestamp | str | None = None, to: pd.Timestamp | str | None = None,
+            patients: list[str] | None = None) -> CohortMetrics:
+    """Compute every metric for ``ds``.
+
+    Parameters
+    ----------
+    ds : Dataset
+        From :func:`analytics.load`.
+    settings : Settings
+        Thresholds (defaults cite their sources).
+    start, to : date-like, optional
+        ``--from`` and ``--to``: the period starts no earlier than ``start``; ``to`` is
+        the as-of day (default: the last day with any data in the whole dataset).
+    patients : list of str, optional
+        Restrict the outputs to these patients (the as-of day still comes from the
+        whole dataset).
+    """
+    start_ts = pd.Timestamp(start).normalize() if start is not None else None
+    as_of = as_of_date(ds.sessions, ds.pain, to)
+    keep = frozenset(patients) if patients is not None else None
+    programs = _only(ds.programs, keep)
+    sessions_in = _only(ds.sessions, keep)
+    periods = patient_periods(programs, as_of, start_ts)
+    active = active_programs(programs, periods)
+    calendar = prescribed_days(programs, periods)
+    rows = assign_sessions(sessions_in, settings)
+    sessions = session_table(rows, active, calendar)
+    daily = daily_adherence(calendar, sessions)
+    weekly = weekly_adherence(daily, settings)
+    adherence = patient_adherence(weekly, periods, settings)
+    streak = streaks(daily, periods)
+    dose = session_dose(rows, active)
+    holds_daily, holds = hold_progression(rows, active)
+    timing_sessions, timing = session_timing(sessions, rows, ds.catalog, settings)
+    pain = pain_window(_only(ds.pain, keep), start_ts, as_of)
+    p_daily = pain_daily(pain)
+    p_change = pain_change(pain, settings)
+    alerts = combine_alerts(
+        pain_alerts(pain, p_daily, settings),
+        no_activity_alerts(daily, settings),
+        low_adherence_alerts(weekly, settings),
+    )
+    ids = _patient_ids(ds, keep)
+    summary = cohort_summary(ids, periods, adherence, streak, p_change, alerts)
+    return CohortMetrics(
+        settings=settings, as_of=as_of, start=start_ts, periods=periods, calendar=calendar,
+        active=active, rows=rows, sessions=sessions, daily=daily, weekly=weekly,
+        adherence=adherence, streaks=streak, dose=dose, dose_by_exercise=dose_by_exercise(dose),
+        holds_daily=holds_daily, holds=holds, timing_sessions=timing_sessions, timing=timing,
+        pain=pain, pain_daily=p_daily, pain_change=p_change,
+        pain_before_after=pain_before_after(pain), pain_variability=pain_variability(p_daily),
+        association=adherence_pain_association(weekly, p_daily, settings),
+        alerts=alerts, summary=summary,
+    )
+
+
+def _patient_ids(ds: Dataset, keep: frozenset[str] | None) -> list[str]:
+    """Patients of the summary: the patients table, else everyone named anywhere."""
+    if not ds.patients.empty:
+        ids = ds.patients["patient_id"]
+    else:
+        ids = pd.concat([ds.programs["patient_id"], ds.sessions["patient_id"],
+                         ds.pain["patient_id"]], ignore_index=True)
+    found = sorted(set(ids.dropna().astype(str)))
+    return [i for i in found if keep is None or i in keep]
+
+
+def cohort_summary(patient_ids: list[str], periods: pd.DataFrame, adherence: pd.DataFrame,
+                   streak: pd.DataFrame, change: pd.DataFrame,
+                   alerts: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient; columns :data:`SUMMARY_COLUMNS`.
+
+    Adherence columns are null for a patient without a program; pain columns are
+    null without pain reports (``pain_status`` is then ``insufficient_data``);
+    ``alerts`` is a list of ``{"kind", "severity", "date", "message"}`` dicts.
+    """
+    base = pd.DataFrame({"patient_id": pd.Series(patient_ids, dtype="string")})
+    out = (base.merge(periods[["patient_id", "period_start", "period_end"]], how="left",
+                      on="patient_id")
+           .merge(adherence, how="left", on="patient_id")
+           .merge(streak, how="left", on="patient_id")
+           .merge(change[["patient_id", "pain_baseline", "pain_recent", "pain_change",
+                          "pain_change_pct", "pain_status"]], how="left", on="patient_id"))
+    out["pain_status"] = out["pain_status"].fillna("insufficient_data")
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in alerts.itertuples(index=False):
+        grouped.setdefault(str(r.patient_id), []).append(
+            {"kind": r.kind, "severity": r.severity, "date": r.date.date().isoformat(),
+             "message": r.message})
+    out["alerts"] = [grouped.get(str(p), []) for p in out["patient_id"]]
+    return out[list(SUMMARY_COLUMNS)]
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def summary_records(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """The summary as JSON-ready dicts: ISO dates, plain numbers, ``None`` for null."""
+    records = []
+    for row in summary.to_dict(orient="records"):
+        records.append({k: (v if k == "alerts" else _jsonable(v)) for k, v in row.items()})
+    return records

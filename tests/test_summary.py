@@ -1,0 +1,106 @@
+"""The cohort summary: columns, JSON shape, CLI, and properties on the sample cohort."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import NOW
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_adherence import PROGRAM_HEADER, SESSION_HEADER, _rows
+
+from analytics import load
+from analytics.cli import cli
+from analytics.metrics.summary import SUMMARY_COLUMNS, compute, summary_records
+from analytics.synth import generate_cohort, write_cohort
+
+
+@pytest.fixture(scope="module")
+def cohort_ds(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cohort")
+    write_cohort(generate_cohort(n_patients=12, days=42, seed=3), folder)
+    return load(folder)
+
+
+def test_summary_has_every_column_and_one_row_per_patient(cohort_ds):
+    m = compute(cohort_ds)
+    assert tuple(m.summary.columns) == SUMMARY_COLUMNS
+    assert len(m.summary) == 12
+    assert m.summary["patient_id"].is_unique
+
+
+def test_summary_values_are_in_range(cohort_ds):
+    m = compute(cohort_ds)
+    s = m.summary
+    assert s["adherence_pct"].between(0, 100).all()
+    days = (s["period_end"] - s["period_start"]).dt.days + 1
+    assert (s["longest_streak_days"] <= days).all()
+    assert (s["current_streak_days"] <= s["longest_streak_days"]).all()
+    assert set(s["pain_status"]) <= {"improved", "no_change", "worse", "insufficient_data"}
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_summary_unchanged_by_row_order(cohort_ds, seed):
+    base = summary_records(compute(cohort_ds).summary)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(cohort_ds.sessions))
+    pain_order = rng.permutation(len(cohort_ds.pain))
+    shuffled = type(cohort_ds)(**{**cohort_ds.__dict__,
+                                  "sessions": cohort_ds.sessions.iloc[order],
+                                  "pain": cohort_ds.pain.iloc[pain_order]})
+    assert summary_records(compute(shuffled).summary) == base
+
+
+def test_patient_without_program_gets_null_adherence(make_folder):
+    programs = PROGRAM_HEADER + "P1,bridge,2025-03-01,,10,3,1,7\n"
+    sessions = SESSION_HEADER + _rows("P1", ["2025-03-01", "2025-03-02"], ["09:00"], "bridge")
+    ds = load(make_folder({"programs.csv": programs, "sessions.csv": sessions}), now=NOW)
+    recs = {r["patient_id"]: r for r in summary_records(compute(ds).summary)}
+    assert recs["P1"]["adherence_pct"] == 100.0
+    assert recs["P1"]["period_start"] == "2025-03-01"
+    assert recs["P2"]["adherence_pct"] is None and recs["P2"]["period_start"] is None
+    assert recs["P2"]["pain_status"] == "insufficient_data"
+    json.dumps(list(recs.values()))
+
+
+def test_cli_summary_json_csv_table(make_folder):
+    programs = PROGRAM_HEADER + "P1,bridge,2025-03-01,,10,3,1,7\n"
+    sessions = SESSION_HEADER + _rows("P1", ["2025-03-01"], ["09:00"], "bridge")
+    pain = ("patient_id,reported_at,pain,symptoms\n"
+            "P1,2025-03-03T20:00,8,numbness\n")
+    folder = make_folder({"programs.csv": programs, "sessions.csv": sessions,
+                          "pain.csv": pain})
+    runner = CliRunner()
+    out = runner.invoke(cli, ["summary", str(folder), "--format", "json", "--to", "2025-03-04"])
+    assert out.exit_code == 0, out.output
+    recs = json.loads(out.output)
+    p1 = next(r for r in recs if r["patient_id"] == "P1")
+    assert p1["sessions_prescribed"] == 4 and p1["sessions_done"] == 1
+    assert p1["adherence_pct"] == 25.0
+    kinds = {(a["kind"], a["severity"], a["date"]) for a in p1["alerts"]}
+    assert ("red_flag", "warning", "2025-03-03") in kinds
+    assert ("pain_high", "warning", "2025-03-03") in kinds
+    assert ("no_activity", "info", "2025-03-04") in kinds
+    csv_out = runner.invoke(cli, ["summary", str(folder), "--format", "csv", "--patient", "P1"])
+    assert csv_out.exit_code == 0
+    frame = pd.read_csv(pd.io.common.StringIO(csv_out.output))
+    assert frame["patient_id"].tolist() == ["P1"]
+    table = runner.invoke(cli, ["summary", str(folder)])
+    assert "As of 2025-03-03" in table.output and "P1" in table.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(["--patient", "P404"], "unknown patient", id="unknown-patient"),
+    pytest.param(["--to", "2025-13-01"], "not a date", id="bad-date"),
+])
+def test_cli_summary_bad_options(make_folder, args, message):
+    folder = make_folder({})
+    out = CliRunner().invoke(cli, ["summary", str(folder), *args])
+    assert out.exit_code == 2
+    assert message in out.output
+    assert "Traceback" not in out.output
