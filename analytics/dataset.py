@@ -164,6 +164,7 @@ def _user_aliases(folder: Path, catalog: Catalog, now: pd.Timestamp | None
             "table": "aliases", "file": raw.file, "line": frame.loc[unknown, "line"],
             "column": "exercise_id", "value": ids[unknown],
             "reason": "exercise_id is not in the catalog (see `adherence catalog`)",
+            "patient_id": "",
         })
         rejects = pd.concat([rejects, extra.astype(rejects.dtypes.to_dict())], ignore_index=True)
     good = frame[~unknown]

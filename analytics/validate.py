@@ -51,7 +51,10 @@ FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
 #: Timestamps and dates before this are rejected as implausible.
 EARLIEST = pd.Timestamp("2000-01-01")
 
-REJECT_COLUMNS: tuple[str, ...] = ("table", "file", "line", "column", "value", "reason")
+#: Columns of a rejects table. ``patient_id`` is the row's patient id as written (empty
+#: when the row has none), so a patient's report can show what was rejected for them.
+REJECT_COLUMNS: tuple[str, ...] = ("table", "file", "line", "column", "value", "reason",
+                                   "patient_id")
 
 _AWARE = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$")
 _MMSS = re.compile(r"^(?:(\d+):)?(\d{1,3}):([0-5]\d(?:\.\d+)?)$")
@@ -121,6 +124,8 @@ class _Collector:
             "column": column,
             "value": pd.Series(values, index=mask[mask].index, dtype=object).map(_show),
             "reason": reasons,
+            "patient_id": (self.raw["patient_id"][mask].map(_show)
+                           if "patient_id" in self.raw.columns else ""),
         }))
         self._by_column[column] = mask if seen is None else (seen | mask)
         self.bad = self.bad | mask
@@ -507,7 +512,10 @@ def _rejects_frame(raw: RawTable, col: _Collector) -> pd.DataFrame:
     frame.insert(0, "file", raw.file or f"{raw.name}.csv")
     frame.insert(0, "table", raw.name)
     frame["line"] = frame["line"].astype("int64")
-    for c in ("table", "file", "column", "value", "reason"):
+    if "patient_id" not in frame.columns:
+        frame["patient_id"] = ""
+    frame["patient_id"] = frame["patient_id"].fillna("")
+    for c in ("table", "file", "column", "value", "reason", "patient_id"):
         frame[c] = frame[c].astype("string")
     return frame.sort_values(["line"], kind="stable").reset_index(drop=True)[list(REJECT_COLUMNS)]
 
@@ -518,4 +526,5 @@ def empty_rejects() -> pd.DataFrame:
         "table": pd.Series([], dtype="string"), "file": pd.Series([], dtype="string"),
         "line": pd.Series([], dtype="int64"), "column": pd.Series([], dtype="string"),
         "value": pd.Series([], dtype="string"), "reason": pd.Series([], dtype="string"),
+        "patient_id": pd.Series([], dtype="string"),
     })
