@@ -167,6 +167,70 @@ def summary(ctx: click.Context, data_dir: Path, patient_ids: tuple[str, ...],
         click.echo(summary_table(metrics))
 
 
+@cli.command()
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--patient", "patient_id", help="Write this patient's report.")
+@click.option("--all", "all_patients", is_flag=True,
+              help="Write every patient's report and the caseload index.html.")
+@click.option("--out", "out", type=click.Path(path_type=Path),
+              help="Output file (--patient) or folder (--all); default under reports/.")
+@click.option("--from", "start", help="First day to consider (YYYY-MM-DD).")
+@click.option("--to", "to", help="As-of day (YYYY-MM-DD); default: last day with any data.")
+@click.option("--audience", type=click.Choice(["therapist", "patient"]), default="therapist",
+              show_default=True, help="patient: plain, encouraging wording, less detail.")
+@click.option("--deidentify", is_flag=True,
+              help="Pseudonyms instead of ids and names; free-text notes dropped.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Processes for --all.")
+def report(data_dir: Path, patient_id: str | None, all_patients: bool, out: Path | None,
+           start: str | None, to: str | None, audience: str, deidentify: bool,
+           workers: int) -> None:
+    """Write self-contained HTML progress reports (open offline, print-ready)."""
+    import sys as _sys
+
+    from tqdm import tqdm
+
+    from analytics.dataset import load
+    from analytics.metrics.summary import compute
+    from analytics.report.batch import ReportJob, summary_line, write_all, write_one
+    from analytics.report.context import generated_at
+    from analytics.report.pseudonym import load_pseudonymizer
+
+    if bool(patient_id) == bool(all_patients):
+        raise click.UsageError("give either --patient ID or --all")
+    start, to = _day(start, "--from"), _day(to, "--to")
+    ds = load(data_dir)
+    known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
+        ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
+    if patient_id and patient_id not in known:
+        raise click.BadParameter(f"unknown patient {patient_id!r}", param_hint="--patient")
+    metrics = compute(ds, start=start, to=to,
+                      patients=[patient_id] if patient_id else None)
+    job = ReportJob(ds, metrics, audience=audience,  # type: ignore[arg-type]
+                    pseudonymizer=load_pseudonymizer(data_dir) if deidentify else None,
+                    generated=generated_at())
+    if patient_id:
+        target = out or Path("reports") / job.file_name(patient_id)
+        path = write_one(job, patient_id, target)
+        click.echo(summary_line(job, patient_id, path))
+        return
+    out_dir = out or Path("reports")
+    total = len(metrics.summary)
+    bar = tqdm(total=total, unit="report", file=_sys.stderr,
+               disable=not _sys.stderr.isatty(), leave=False)
+    lines: list[str] = []
+
+    def done(pid: str, path: Path) -> None:
+        bar.update(1)
+        lines.append(summary_line(job, pid, path))
+
+    index = write_all(job, out_dir, workers=workers, on_done=done)
+    bar.close()
+    for line in lines:
+        click.echo(line)
+    click.echo(f"Wrote {total} report(s) and the caseload overview: {index.resolve()}")
+
+
 def main() -> None:
     """Console entry point (``adherence``)."""
     cli(prog_name="adherence")

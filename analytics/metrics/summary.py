@@ -8,7 +8,7 @@ the ``adherence summary`` command read from it and never compute metrics themsel
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import pandas as pd
@@ -205,3 +205,31 @@ def summary_records(summary: pd.DataFrame) -> list[dict[str, Any]]:
     for row in summary.to_dict(orient="records"):
         records.append({k: (v if k == "alerts" else _jsonable(v)) for k, v in row.items()})
     return records
+
+
+def _split_frame(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]:
+    if "patient_id" not in frame.columns:
+        return dict.fromkeys(ids, frame)
+    groups = {str(k): g for k, g in frame.groupby("patient_id", sort=False)}
+    empty = frame.iloc[0:0]
+    return {pid: groups.get(pid, empty) for pid in ids}
+
+
+def split_by_patient(m: CohortMetrics, ds: Dataset
+                     ) -> dict[str, tuple[Dataset, CohortMetrics]]:
+    """Per-patient views of ``ds`` and ``m`` made in one pass over each table.
+
+    Building many reports from the whole-cohort tables would filter every table once
+    per patient (quadratic in cohort size); these small views keep it linear.
+    """
+    ids = [str(p) for p in m.summary["patient_id"]]
+    m_parts = {f.name: _split_frame(getattr(m, f.name), ids) for f in fields(m)
+               if isinstance(getattr(m, f.name), pd.DataFrame)}
+    ds_parts = {name: _split_frame(getattr(ds, name), ids)
+                for name in ("patients", "programs", "sessions", "pain", "rejects")}
+    out: dict[str, tuple[Dataset, CohortMetrics]] = {}
+    for pid in ids:
+        sub_m = replace(m, **{name: parts[pid] for name, parts in m_parts.items()})
+        sub_ds = replace(ds, **{name: parts[pid] for name, parts in ds_parts.items()})
+        out[pid] = (sub_ds, sub_m)
+    return out

@@ -1,0 +1,803 @@
+"""Every chart of the reports and notebooks, built from :class:`CohortMetrics` only.
+
+Each function returns a :class:`Chart`: a plain :class:`plotly.graph_objects.Figure`
+plus a key, a title and a one-or-two sentence text summary with the key numbers (for
+screen readers and print). Nothing here computes a metric beyond filtering one
+patient's rows and trivial reshaping (counting values into bins), and nothing writes
+HTML or touches widgets: the report serialises ``chart.figure`` with ``to_json()`` and a
+notebook wraps it in ``go.FigureWidget``.
+
+Conventions
+-----------
+* Deterministic: the same metrics give an identical ``figure.to_json()`` (no uids,
+  no timestamps; data are plain Python lists, dates are ISO ``YYYY-MM-DD`` strings).
+* The plotly_white look set explicitly (no named template, see :func:`_figure`), the
+  Okabe-Ito colour-blind-safe :data:`PALETTE` (:data:`COLORWAY`), a
+  title and axis titles with units on every chart, modest heights, small margins,
+  hover texts in plain words. Only SVG traces (no WebGL), so charts print.
+* A patient without data for a chart gets the same chart with a centred empty-state
+  annotation and an honest summary; no function raises for a missing patient.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analytics.metrics.summary import CohortMetrics
+from analytics.metrics.timing import TIMING_ADVICE
+
+if TYPE_CHECKING:
+    from analytics.catalog import Catalog
+
+#: Okabe-Ito colour-blind-safe palette (Okabe M, Ito K 2008, "Color Universal Design").
+PALETTE: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+#: Neutral grey for "nothing to show" (days with nothing prescribed, undecided data).
+GREY = "#BBBBBB"
+LIGHT_GREY = "#EEEEEE"
+
+#: Default figure height in pixels (multi-row hold charts grow with the rows).
+HEIGHT = 340
+#: Fixed height of the hold chart above its rows (title, legend, x axis), pixels.
+HOLD_BASE_HEIGHT = 110
+#: Extra height per additional hold-chart row, in pixels.
+HOLD_ROW_HEIGHT = 150
+
+WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+#: Plain words for ``pain_status`` values.
+PAIN_STATUS_WORDS: dict[str, str] = {
+    "improved": "a clinically important improvement",
+    "worse": "a clinically important worsening",
+    "no_change": "no clinically important change",
+    "insufficient_data": "not enough reports yet to judge the change",
+}
+
+#: Keys of :func:`patient_charts`, in report order.
+PATIENT_CHART_KEYS: tuple[str, ...] = (
+    "calendar", "weekly", "hold", "pain_trend", "pain_before_after", "dose", "session_times",
+)
+
+NO_HOLDS = "No hold times logged for exercises with a hold target."
+NO_PAIN = "No pain reports in this period."
+NO_PROGRAM = "No program in this period."
+NO_SESSIONS = "No sessions logged in this period."
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: a stable ``key``, its ``title``, the figure and a plain-words summary."""
+
+    key: str
+    title: str
+    figure: go.Figure
+    summary: str
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rows(frame: pd.DataFrame, patient_id: str) -> pd.DataFrame:
+    """The rows of one patient (empty when the patient or the column is absent)."""
+    if frame.empty or "patient_id" not in frame.columns:
+        return frame.iloc[0:0]
+    return frame[frame["patient_id"].isin([patient_id])].reset_index(drop=True)
+
+
+def _iso(value: Any) -> str:
+    """A day as ``YYYY-MM-DD``."""
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _isos(values: Iterable[Any]) -> list[str]:
+    return [_iso(v) for v in values]
+
+
+def _num(value: Any) -> float | None:
+    """A plain float, ``None`` for null/NaN (so JSON holds ``null``)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    out = float(value)
+    return None if math.isnan(out) else out
+
+
+def _nums(values: Iterable[Any]) -> list[float | None]:
+    return [_num(v) for v in values]
+
+
+def _ints(values: Iterable[Any]) -> list[int]:
+    return [int(v) for v in values]
+
+
+def _fmt(value: float | None, spec: str = "{:.1f}") -> str:
+    return "-" if value is None else spec.format(value)
+
+
+def _plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def _display_name(key: str, exercise_id: Any, names: dict[str, str] | None) -> str:
+    """The display name of an exercise: ``names`` by id, else the id, else the typed
+    name of an unlinked exercise (its key without the leading ``?``)."""
+    if exercise_id is not None and not pd.isna(exercise_id):
+        ex = str(exercise_id)
+        return (names or {}).get(ex, ex)
+    text = str(key)
+    return f"{text[1:]} (not in catalog)" if text.startswith("?") else text
+
+
+#: The plotly_white look, set explicitly: a named template is deep-copied into every
+#: figure, which made building a report's charts several times slower (profiled).
+_AXIS: dict[str, Any] = {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8",
+                         "zerolinecolor": "#EBF0F8", "zerolinewidth": 2, "ticks": "",
+                         "automargin": True}
+COLORWAY: list[str] = [PALETTE[c] for c in ("blue", "orange", "bluish_green", "vermillion",
+                                              "reddish_purple", "sky_blue", "yellow")]
+
+
+def _figure(data: Any = None) -> go.Figure:
+    """A new figure without plotly's default template: applying a named template
+    deep-copies it into every figure (about 4 ms each, profiled); the look is set
+    explicitly in :func:`_layout` instead."""
+    return go.Figure(data=data, layout={"template": None})
+
+
+def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, *,
+            height: int = HEIGHT, showlegend: bool = False) -> go.Figure:
+    """The shared look: template, title, axis titles, height, small margins."""
+    fig.update_layout(
+        template=None,
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=COLORWAY,
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 56, "b": 50},
+        showlegend=showlegend,
+        hovermode="closest",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right",
+                "x": 1.0, "traceorder": "normal"},
+        font={"size": 12},
+    )
+    fig.update_xaxes(title_text=x_title, **_AXIS)
+    fig.update_yaxes(title_text=y_title, **_AXIS)
+    return fig
+
+
+def _empty(key: str, title: str, x_title: str, y_title: str, message: str,
+           summary: str | None = None) -> Chart:
+    """A chart with no data: axes titled but blank, and a centred annotation."""
+    fig = _layout(_figure(), title, x_title, y_title)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.add_annotation(text=message, xref="paper", yref="paper", x=0.5, y=0.5,
+                       showarrow=False, font={"size": 14, "color": "#555555"})
+    return Chart(key, title, fig, summary or message)
+
+
+def _hline(fig: go.Figure, y: float, label: str, color: str = PALETTE["black"], *,
+           position: str = "top left") -> None:
+    fig.add_hline(y=y, line={"dash": "dash", "color": color, "width": 1.5},
+                  annotation_text=label, annotation_position=position,
+                  annotation_font={"size": 11, "color": color},
+                  annotation_bgcolor="rgba(255,255,255,0.85)")
+
+
+def _vline(fig: go.Figure, x: float | str, label: str, color: str = PALETTE["black"], *,
+           position: str = "top right") -> None:
+    fig.add_vline(x=x, line={"dash": "dash", "color": color, "width": 1.5},
+                  annotation_text=label, annotation_position=position,
+                  annotation_font={"size": 11, "color": color},
+                  annotation_bgcolor="rgba(255,255,255,0.85)")
+
+
+# --------------------------------------------------------------------------- calendar
+
+#: Calendar cell levels (``z`` of the first heatmap trace).
+CAL_MISSED, CAL_PARTIAL, CAL_FULL = 0, 1, 2
+_CAL_COLORS = (PALETTE["orange"], PALETTE["sky_blue"], PALETTE["blue"])
+
+
+def calendar_heatmap(m: CohortMetrics, patient_id: str) -> Chart:
+    """Contribution-calendar view: one cell per local day of the patient's period.
+
+    Columns are ISO weeks (x: the Monday, ``YYYY-MM-DD``), rows weekdays Mon..Sun.
+    Trace 0 colours days with a prescription by ``done / prescribed`` (levels
+    :data:`CAL_MISSED`, :data:`CAL_PARTIAL`, :data:`CAL_FULL`); trace 1 shows days with
+    nothing prescribed in light grey. Cells outside the period are blank (``None``).
+    Source: ``m.daily``.
+    """
+    key, title = "calendar", "Sessions done each day"
+    x_title, y_title = "Week starting (Monday, local date)", "Day of week"
+    d = _rows(m.daily, patient_id)
+    if d.empty:
+        return _empty(key, title, x_title, y_title, NO_PROGRAM)
+    d = d.sort_values("day", kind="stable")
+    weeks = sorted(set(_isos(d["week_start"])))
+    col = {w: i for i, w in enumerate(weeks)}
+    grid: list[list[int | None]] = [[None] * len(weeks) for _ in WEEKDAYS]
+    grey: list[list[int | None]] = [[None] * len(weeks) for _ in WEEKDAYS]
+    info: list[list[list[Any]]] = [[["", 0, 0, ""] for _ in weeks] for _ in WEEKDAYS]
+    counts = {CAL_MISSED: 0, CAL_PARTIAL: 0, CAL_FULL: 0}
+    n_free = 0
+    for r in d.itertuples(index=False):
+        row, c = pd.Timestamp(r.day).day_of_week, col[_iso(r.week_start)]
+        prescribed, done, counted = int(r.prescribed), int(r.done), int(r.counted)
+        if prescribed > 0:
+            level = (CAL_FULL if done >= prescribed
+                     else CAL_PARTIAL if done > 0 else CAL_MISSED)
+            grid[row][c] = level
+            counts[level] += 1
+            words = f"{done} of {prescribed} prescribed sessions done"
+        else:
+            grey[row][c] = 0
+            n_free += 1
+            words = "nothing prescribed"
+        info[row][c] = [_iso(r.day), counted, prescribed, words]
+    hover = ("%{customdata[0]}<br>%{customdata[3]}<br>"
+             "%{customdata[1]} sessions counted<extra></extra>")
+    scale = [[0.0, _CAL_COLORS[0]], [1 / 3, _CAL_COLORS[0]], [1 / 3, _CAL_COLORS[1]],
+             [2 / 3, _CAL_COLORS[1]], [2 / 3, _CAL_COLORS[2]], [1.0, _CAL_COLORS[2]]]
+    fig = _figure([
+        go.Heatmap(
+            name="prescribed days", x=weeks, y=list(WEEKDAYS), z=grid, customdata=info,
+            zmin=-0.5, zmax=2.5, colorscale=scale, xgap=3, ygap=3, hovertemplate=hover,
+            colorbar={"title": {"text": "Sessions"}, "tickvals": [0, 1, 2],
+                      "ticktext": ["none done", "some done", "all done"],
+                      "thickness": 12, "len": 0.8},
+        ),
+        go.Heatmap(
+            name="nothing prescribed", x=weeks, y=list(WEEKDAYS), z=grey, customdata=info,
+            zmin=0, zmax=1, colorscale=[[0.0, LIGHT_GREY], [1.0, LIGHT_GREY]],
+            showscale=False, xgap=3, ygap=3, hovertemplate=hover,
+        ),
+    ])
+    _layout(fig, title, x_title, y_title)
+    fig.update_xaxes(type="category", tickangle=-45, showgrid=False)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(WEEKDAYS),
+                     autorange="reversed", showgrid=False)
+    n_presc = sum(counts.values())
+    summary = (f"Of {_plural(n_presc, 'day')} with a prescription from {_iso(d['day'].iloc[0])} "
+               f"to {_iso(d['day'].iloc[-1])}, all sessions were done on {counts[CAL_FULL]}, "
+               f"some on {counts[CAL_PARTIAL]} and none on {counts[CAL_MISSED]}.")
+    if n_free:
+        summary += f" Nothing was prescribed on {_plural(n_free, 'day')}."
+    return Chart(key, title, fig, summary)
+
+
+# --------------------------------------------------------------------------- weekly
+
+
+def weekly_adherence(m: CohortMetrics, patient_id: str) -> Chart:
+    """Bars of weekly ``adherence_pct`` (``m.weekly``), orange below the threshold,
+    with a dashed line at ``m.settings.adherence_threshold_pct``."""
+    key, title = "weekly", "Weekly adherence"
+    x_title, y_title = "Week starting (Monday, local date)", "Sessions done (% of prescribed)"
+    threshold = float(m.settings.adherence_threshold_pct)
+    w = _rows(m.weekly, patient_id)
+    if w.empty:
+        return _empty(key, title, x_title, y_title, NO_PROGRAM)
+    if w["adherence_pct"].isna().all():
+        return _empty(key, title, x_title, y_title, "Nothing was prescribed in this period.")
+    w = w.sort_values("week_start", kind="stable")
+    pct = _nums(w["adherence_pct"])
+    below = [p is not None and p < threshold for p in pct]
+    colors = [PALETTE["orange"] if b else PALETTE["blue"] for b in below]
+    words = ["below the threshold" if b else "at or above the threshold" for b in below]
+    custom = [[int(d), int(p), s, _iso(ws)] for d, p, s, ws in
+              zip(w["done"], w["prescribed"], words, w["week_start"], strict=True)]
+    fig = _figure(go.Bar(
+        name="adherence", x=_isos(w["week_start"]), y=pct, marker={"color": colors},
+        customdata=custom,
+        hovertemplate=("Week of %{customdata[3]}<br>%{customdata[0]} of %{customdata[1]} "
+                       "prescribed sessions done (%{y:.1f}%)<br>%{customdata[2]}"
+                       "<extra></extra>"),
+    ))
+    _layout(fig, title, x_title, y_title)
+    fig.update_xaxes(type="category", tickangle=-45)
+    fig.update_yaxes(range=[0, 105], ticksuffix="%")
+    _hline(fig, threshold, f"threshold {threshold:g}%")
+    valid = [p for p in pct if p is not None]
+    n_below = sum(below)
+    summary = (f"Weekly adherence ranged from {min(valid):.1f}% to {max(valid):.1f}% over "
+               f"{_plural(len(valid), 'week')} with a prescription; {n_below} "
+               f"{'was' if n_below == 1 else 'were'} below the {threshold:g}% threshold.")
+    return Chart(key, title, fig, summary)
+
+
+# --------------------------------------------------------------------------- holds
+
+
+def hold_max_by_exercise(catalog: Catalog) -> dict[str, float]:
+    """``{exercise_id: hold_s_max}`` of each catalog default prescription that has one
+    (for the target band of :func:`hold_progression`)."""
+    out: dict[str, float] = {}
+    for ex in catalog:
+        value = ex.default.hold_s_max
+        if value is not None:
+            out[ex.id] = float(value)
+    return out
+
+
+def hold_progression(m: CohortMetrics, patient_id: str,
+                     exercise_ids: list[str] | None = None, *,
+                     names: dict[str, str] | None = None,
+                     hold_max: dict[str, float] | None = None) -> Chart:
+    """Daily best (markers and lines) and daily mean (thin line) hold per exercise.
+
+    One subplot row per exercise (shared x). The prescribed target is a dashed line;
+    when ``hold_max`` (exercise id -> catalog default ``hold_s_max``, see
+    :func:`hold_max_by_exercise`) gives a longer hold, the band from target to it is
+    shaded. Each row is annotated with its Theil-Sen slope (s/week) and personal best.
+    Sources: ``m.holds_daily`` and ``m.holds``.
+
+    Parameters
+    ----------
+    exercise_ids : list of str, optional
+        Only these exercises (catalog id or exercise key), in the given order; default
+        every exercise with logged holds, in key order.
+    names : dict, optional
+        Exercise id -> display name (default: the id).
+    hold_max : dict, optional
+        Exercise id -> upper end of the catalog hold range, seconds.
+    """
+    key, title = "hold", "Hold times"
+    x_title, y_title = "Day (local date)", "Hold (seconds)"
+    daily = _rows(m.holds_daily, patient_id)
+    summ = _rows(m.holds, patient_id)
+    if daily.empty or summ.empty:
+        return _empty(key, title, x_title, y_title, NO_HOLDS)
+    summ = summ.sort_values("key", kind="stable")
+    if exercise_ids is not None:
+        wanted = [str(e) for e in exercise_ids]
+        ids = summ["exercise_id"].astype("string").fillna("")
+        picked = []
+        for e in wanted:
+            hit = summ[(ids == e) | (summ["key"].astype("string") == e)]
+            picked.extend(i for i in hit.index if i not in picked)
+        summ = summ.loc[picked]
+    if summ.empty:
+        return _empty(key, title, x_title, y_title, NO_HOLDS)
+
+    n = len(summ)
+    labels = [_display_name(r.key, r.exercise_id, names) for r in summ.itertuples()]
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, subplot_titles=labels,
+                        vertical_spacing=min(0.12, 0.3 / n), figure=_figure())
+    parts = []
+    shown: set[str] = set()
+
+    def legend(name: str) -> bool:
+        """Show each legend entry once, on its first trace."""
+        first = name not in shown
+        shown.add(name)
+        return first
+
+    for row, (r, label) in enumerate(zip(summ.itertuples(index=False), labels, strict=True),
+                                     start=1):
+        ex = daily[daily["key"].isin([r.key])].sort_values("day", kind="stable")
+        days = _isos(ex["day"])
+        target = _nums(ex["target_s"])
+        ex_id = None if pd.isna(r.exercise_id) else str(r.exercise_id)
+        upper_s = (hold_max or {}).get(ex_id) if ex_id is not None else None
+        if upper_s is not None and any(t is not None and upper_s > t for t in target):
+            fig.add_trace(go.Scatter(
+                name="target", x=days, y=target, mode="lines", legendgroup="target",
+                showlegend=legend("target"),
+                line={"color": PALETTE["bluish_green"], "width": 1.5, "dash": "dash"},
+                hovertemplate="Target %{y:g} seconds on %{x}<extra></extra>"), row=row, col=1)
+            fig.add_trace(go.Scatter(
+                name="target range", x=days, y=[max(upper_s, t or 0.0) for t in target],
+                mode="lines", fill="tonexty", fillcolor="rgba(0,158,115,0.15)",
+                line={"color": PALETTE["bluish_green"], "width": 1, "dash": "dot"},
+                legendgroup="target range", showlegend=legend("target range"),
+                customdata=[[t, upper_s] for t in target],
+                hovertemplate=("Target range %{customdata[0]:g} to %{customdata[1]:g} "
+                               "seconds<extra></extra>")), row=row, col=1)
+        else:
+            fig.add_trace(go.Scatter(
+                name="target", x=days, y=target, mode="lines", legendgroup="target",
+                showlegend=legend("target"),
+                line={"color": PALETTE["bluish_green"], "width": 1.5, "dash": "dash"},
+                hovertemplate="Target %{y:g} seconds on %{x}<extra></extra>"),
+                row=row, col=1)
+        fig.add_trace(go.Scatter(
+            name="daily mean", x=days, y=_nums(ex["hold_s_mean"]), mode="lines",
+            legendgroup="daily mean", showlegend=legend("daily mean"),
+            line={"color": PALETTE["sky_blue"], "width": 1},
+            hovertemplate="%{x}: mean hold %{y:.1f} seconds<extra></extra>"), row=row, col=1)
+        fig.add_trace(go.Scatter(
+            name="daily best", x=days, y=_nums(ex["hold_s_best"]), mode="lines+markers",
+            legendgroup="daily best", showlegend=legend("daily best"),
+            line={"color": PALETTE["blue"], "width": 2}, marker={"size": 5},
+            hovertemplate="%{x}: longest hold %{y:.1f} seconds<extra></extra>"),
+            row=row, col=1)
+        pb, pb_day = _num(r.personal_best_s), _iso(r.personal_best_day)
+        fig.add_trace(go.Scatter(
+            name="personal best", x=[pb_day], y=[pb], mode="markers",
+            legendgroup="personal best", showlegend=legend("personal best"),
+            marker={"symbol": "star", "size": 12, "color": PALETTE["reddish_purple"],
+                    "line": {"color": PALETTE["black"], "width": 1}},
+            hovertemplate="Personal best %{y:.1f} seconds on %{x}<extra></extra>"),
+            row=row, col=1)
+        fig.add_annotation(x=pb_day, y=pb, text=f"best {pb:g} s", showarrow=True,
+                           arrowhead=0, ax=0, ay=-22, font={"size": 11}, row=row, col=1)
+        slope = _num(r.slope_s_per_week)
+        slope_text = ("trend: not enough days" if slope is None
+                      else f"trend {slope:+.1f} s/week")
+        fig.add_annotation(text=slope_text, xref="x domain", yref="y domain", x=0.01, y=0.02,
+                           xanchor="left", yanchor="bottom", showarrow=False,
+                           font={"size": 11}, row=row, col=1)
+        fig.update_yaxes(rangemode="tozero", row=row, col=1)
+        parts.append(f"{label}: best {pb:g} s on {pb_day}, {slope_text}, "
+                     f"mean {_fmt(_num(r.last7_mean_s))} s over the last 7 logged days against a "
+                     f"{_fmt(_num(r.target_s), '{:g}')} s target")
+    height = max(HEIGHT, HOLD_BASE_HEIGHT + HOLD_ROW_HEIGHT * n)
+    _layout(fig, title, "", "", height=height, showlegend=True)
+    fig.update_xaxes(title_text=x_title, row=n, col=1)
+    for row in range(1, n + 1):
+        fig.update_yaxes(title_text="Hold (s)" if n > 1 else y_title, row=row, col=1)
+    fig.update_layout(margin={"t": 80, "r": 150},
+                      legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0,
+                              "yanchor": "top"})
+    summary = "Daily longest hold per exercise. " + "; ".join(parts) + "."
+    return Chart(key, title, fig, summary)
+
+
+# --------------------------------------------------------------------------- pain
+
+
+def pain_trend(m: CohortMetrics, patient_id: str) -> Chart:
+    """Daily mean pain (points), its 7-day rolling mean (line), the baseline and recent
+    windows shaded, a line at baseline minus ``settings.pain_improved_points`` and the
+    days with a counted session marked along the bottom. Sources: ``m.pain_daily``,
+    ``m.pain_change``, ``m.sessions``."""
+    key, title = "pain_trend", "Pain over time"
+    x_title, y_title = "Day (local date)", "Pain (0-10)"
+    p = _rows(m.pain_daily, patient_id)
+    if p.empty:
+        return _empty(key, title, x_title, y_title, NO_PAIN)
+    p = p.sort_values("day", kind="stable")
+    s = m.settings
+    days = _isos(p["day"])
+    fig = _figure()
+    fig.add_trace(go.Scatter(
+        name="daily mean", x=days, y=_nums(p["pain_mean"]), mode="markers",
+        marker={"color": PALETTE["sky_blue"], "size": 6},
+        customdata=_ints(p["n_reports"]),
+        hovertemplate="%{x}: mean pain %{y:.1f}/10 from %{customdata} report(s)"
+                      "<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        name="7-day rolling mean", x=days, y=_nums(p["rolling_7d_mean"]), mode="lines",
+        line={"color": PALETTE["blue"], "width": 2.5},
+        hovertemplate="%{x}: 7-day average %{y:.1f}/10<extra></extra>"))
+    sess = _rows(m.sessions, patient_id)
+    if not sess.empty:
+        sess = sess[sess["counted"].astype(bool)]
+    session_days = sorted(set(_isos(sess["day"]))) if not sess.empty else []
+    if session_days:
+        fig.add_trace(go.Scatter(
+            name="session day", x=session_days, y=[0.25] * len(session_days), mode="markers",
+            marker={"symbol": "line-ns-open", "size": 9, "color": "#555555",
+                    "line": {"width": 1.5, "color": "#555555"}},
+            cliponaxis=False, hovertemplate="%{x}: session done<extra></extra>"))
+
+    width = pd.Timedelta(days=s.pain_window_days - 1)
+    half = pd.Timedelta(hours=12)
+    change = _rows(m.pain_change, patient_id)
+    c = change.iloc[0] if not change.empty else None
+    baseline = _num(c["pain_baseline"]) if c is not None else None
+    if c is not None:
+        first, last = pd.Timestamp(c["first_day"]), pd.Timestamp(c["last_day"])
+        n_days = s.pain_window_days
+        for x0, x1, color, label in (
+            (first - half, first + width + half, "rgba(230,159,0,0.15)",
+             f"baseline (first {n_days} days)"),
+            (last - width - half, last + half, "rgba(0,114,178,0.12)",
+             f"recent (last {n_days} days)"),
+        ):
+            fig.add_shape(type="rect", xref="x", yref="paper", x0=x0.isoformat(),
+                          x1=x1.isoformat(), y0=0, y1=1, fillcolor=color, line={"width": 0},
+                          layer="below")
+            fig.add_annotation(x=(x0 + (x1 - x0) / 2).isoformat(), y=0.99, xref="x",
+                               yref="paper", yanchor="top", text=label, showarrow=False,
+                               font={"size": 10, "color": "#555555"})
+    target = None
+    if baseline is not None and baseline - s.pain_improved_points >= 0:
+        target = baseline - s.pain_improved_points
+        _hline(fig, target, f"clinically important improvement "
+               f"({s.pain_improved_points:g} points)", PALETTE["bluish_green"],
+               position="bottom right")
+    _layout(fig, title, x_title, y_title, showlegend=True)
+    fig.update_yaxes(range=[0, 10], dtick=2)
+    fig.update_xaxes(type="date")
+    fig.update_layout(margin={"t": 80})
+
+    summary = (f"{_plural(int(p['n_reports'].sum()), 'pain report')} on "
+               f"{_plural(len(p), 'day')} from {days[0]} to {days[-1]}.")
+    if c is not None and baseline is not None:
+        recent = _num(c["pain_recent"])
+        chg = _num(c["pain_change"])
+        status = PAIN_STATUS_WORDS.get(str(c["pain_status"]), str(c["pain_status"]))
+        summary += (f" Average pain was {baseline:.1f}/10 in the first {s.pain_window_days} "
+                    f"days and {_fmt(recent)}/10 in the last {s.pain_window_days} days "
+                    f"(change {_fmt(chg, '{:+.1f}')} points: {status}).")
+    if target is None and baseline is not None:
+        summary += (f" The baseline is below {s.pain_improved_points:g} points, so no "
+                    "improvement line is drawn.")
+    return Chart(key, title, fig, summary)
+
+
+def pain_before_after(m: CohortMetrics, patient_id: str) -> Chart:
+    """Mean pain before versus after sessions, over days with both kinds of report
+    (``m.pain_before_after``): two bars, each labelled with its value and the number
+    of paired days."""
+    key, title = "pain_before_after", "Pain before and after exercising"
+    x_title, y_title = "When pain was reported", "Mean pain (0-10)"
+    b = _rows(m.pain_before_after, patient_id)
+    if b.empty:
+        return _empty(key, title, x_title, y_title,
+                      "No days with pain reported both before and after a session.")
+    r = b.iloc[0]
+    n = int(r["n_days"])
+    before, after = _num(r["before_mean"]), _num(r["after_mean"])
+    diff = _num(r["mean_diff"])
+    fig = _figure(go.Bar(
+        name="mean pain", x=["Before session", "After session"], y=[before, after],
+        marker={"color": [PALETTE["orange"], PALETTE["blue"]]},
+        text=[f"{_fmt(before)} (n={n} days)", f"{_fmt(after)} (n={n} days)"],
+        textposition="outside", cliponaxis=False,
+        hovertemplate=f"%{{x}}: mean pain %{{y:.2f}}/10 over {_plural(n, 'paired day')}"
+                      "<extra></extra>",
+    ))
+    _layout(fig, title, x_title, y_title)
+    fig.update_yaxes(range=[0, 10], dtick=2)
+    gap = diff or 0.0
+    direction = ("no difference" if gap == 0
+                 else f"{abs(gap):.1f} points {'lower' if gap < 0 else 'higher'} after "
+                      "exercising")
+    summary = (f"On {_plural(n, 'day')} with pain reported both before and after a session, "
+               f"mean pain was {_fmt(before)}/10 before and {_fmt(after)}/10 after "
+               f"({direction}).")
+    return Chart(key, title, fig, summary)
+
+
+# --------------------------------------------------------------------------- dose
+
+
+def dose_by_exercise(m: CohortMetrics, patient_id: str, *,
+                     names: dict[str, str] | None = None) -> Chart:
+    """Horizontal bars of the mean capped dose % per exercise (``m.dose_by_exercise``),
+    the uncapped mean in the hover, and a dashed reference line at 100%. Exercises
+    without a repetition prescription (no dose %) are left out and counted in the
+    summary."""
+    key, title = "dose", "Repetitions done per exercise"
+    x_title = "Repetitions done (% of prescribed, capped at 100%)"
+    y_title = "Exercise"
+    d = _rows(m.dose_by_exercise, patient_id)
+    if d.empty:
+        return _empty(key, title, x_title, y_title,
+                      "No sessions with prescribed exercises logged in this period.")
+    d = d.sort_values("key", kind="stable")
+    has = d[d["dose_pct_mean"].notna()]
+    n_without = len(d) - len(has)
+    if has.empty:
+        return _empty(key, title, x_title, y_title,
+                      "No repetitions logged for exercises with a repetition prescription.")
+    labels = [_display_name(r.key, r.exercise_id, names) for r in has.itertuples()]
+    capped = _nums(has["dose_pct_mean"])
+    custom = [[_num(u), int(s)] for u, s in
+              zip(has["dose_pct_uncapped_mean"], has["n_sessions"], strict=True)]
+    fig = _figure(go.Bar(
+        name="dose", orientation="h", x=capped, y=labels,
+        marker={"color": PALETTE["blue"]}, customdata=custom,
+        hovertemplate=("%{y}<br>On average %{x:.0f}% of the prescribed repetitions "
+                       "(%{customdata[0]:.0f}% without the 100% cap)<br>"
+                       "over %{customdata[1]} sessions<extra></extra>"),
+    ))
+    _layout(fig, title, x_title, y_title,
+            height=max(HEIGHT, min(600, 120 + 34 * len(labels))))
+    fig.update_xaxes(range=[0, 110], ticksuffix="%")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    _vline(fig, 100, "prescribed dose (100%)")
+    values = [v for v in capped if v is not None]
+    low = [lab for lab, v in zip(labels, capped, strict=True) if v is not None and v < 80]
+    summary = (f"Mean repetitions per session were {min(values):.0f}% to {max(values):.0f}% "
+               f"of the prescription across {_plural(len(values), 'exercise')}")
+    summary += (f"; below 80% for {', '.join(low)}." if low else ".")
+    if n_without:
+        summary += (f" {_plural(n_without, 'exercise')} without a repetition prescription "
+                    f"{'is' if n_without == 1 else 'are'} not shown.")
+    return Chart(key, title, fig, summary)
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def _advice_text() -> str:
+    return " ".join(f'{a["source"]}: "{a["advice"]}"' for a in TIMING_ADVICE)
+
+
+def session_times(m: CohortMetrics, patient_id: str) -> Chart:
+    """Sessions per local start hour (hourly bins 0-24), stretch sessions and other
+    sessions stacked, a dashed line at ``settings.early_hour``; the summary gives the
+    share of stretch sessions started before that hour and both pieces of advice of
+    :data:`TIMING_ADVICE` (information, not an alert). Source: ``m.timing_sessions``."""
+    key, title = "session_times", "When sessions start"
+    x_title, y_title = "Start time (local hour of day)", "Sessions (count)"
+    t = _rows(m.timing_sessions, patient_id)
+    early_hour = int(m.settings.early_hour)
+    if t.empty:
+        return _empty(key, title, x_title, y_title, NO_SESSIONS,
+                      f"{NO_SESSIONS} Advice on timing, for information: {_advice_text()}")
+    hours = [min(23, max(0, math.floor(h))) for h in _nums(t["start_hour"]) if h is not None]
+    stretch = t["has_stretch"].astype(bool).tolist()
+    counts = {True: [0] * 24, False: [0] * 24}
+    for h, is_stretch in zip(hours, stretch, strict=True):
+        counts[is_stretch][h] += 1
+    centres = [h + 0.5 for h in range(24)]
+    labels = [f"{h:02d}:00-{(h + 1) % 24:02d}:00" for h in range(24)]
+    fig = _figure()
+    for is_stretch, name, color in ((True, "with a stretch", PALETTE["orange"]),
+                                    (False, "without a stretch", PALETTE["blue"])):
+        fig.add_trace(go.Bar(
+            name=f"sessions {name}", x=centres, y=counts[is_stretch], width=1.0,
+            marker={"color": color, "line": {"color": "white", "width": 1}},
+            customdata=labels,
+            hovertemplate=f"%{{customdata}}: %{{y}} sessions {name}<extra></extra>"))
+    _layout(fig, title, x_title, y_title, showlegend=True)
+    fig.update_layout(barmode="stack", bargap=0)
+    fig.update_xaxes(range=[0, 24], tickvals=list(range(0, 25, 3)),
+                     ticktext=[f"{h:02d}:00" for h in range(0, 25, 3)])
+    _vline(fig, early_hour, f"{early_hour:02d}:00")
+    n_stretch = int(sum(stretch))
+    n_early = int((t["has_stretch"].astype(bool) & t["early"].astype(bool)).sum())
+    head = f"{_plural(len(t), 'session')} logged"
+    if n_stretch:
+        share = 100.0 * n_early / n_stretch
+        head += (f"; {n_early} of {_plural(n_stretch, 'stretch session')} ({share:.0f}%) "
+                 f"started before {early_hour:02d}:00.")
+    else:
+        head += "; none included a stretch."
+    summary = (f"{head} The two articles differ on timing (for information, not an alert): "
+               f"{_advice_text()}")
+    return Chart(key, title, fig, summary)
+
+
+# --------------------------------------------------------------------------- patient
+
+
+def patient_charts(m: CohortMetrics, patient_id: str, names: dict[str, str] | None = None,
+                   *, hold_max: dict[str, float] | None = None) -> tuple[Chart, ...]:
+    """Every patient chart in report order (keys :data:`PATIENT_CHART_KEYS`)."""
+    return (
+        calendar_heatmap(m, patient_id),
+        weekly_adherence(m, patient_id),
+        hold_progression(m, patient_id, names=names, hold_max=hold_max),
+        pain_trend(m, patient_id),
+        pain_before_after(m, patient_id),
+        dose_by_exercise(m, patient_id, names=names),
+        session_times(m, patient_id),
+    )
+
+
+# --------------------------------------------------------------------------- cohort
+
+
+def _bins(values: Sequence[float], edges: Sequence[float]) -> list[int]:
+    """Counts in ``[edges[i], edges[i+1])``, the last bin closed on the right."""
+    counts = [0] * (len(edges) - 1)
+    for v in values:
+        for i in range(len(counts)):
+            last = i == len(counts) - 1
+            if edges[i] <= v < edges[i + 1] or (last and v == edges[i + 1]):
+                counts[i] += 1
+                break
+    return counts
+
+
+def adherence_distribution(m: CohortMetrics) -> Chart:
+    """Patients per 10% band of ``m.summary.adherence_pct`` (bands below the threshold
+    in orange) with a dashed line at the threshold. Patients without a program are left
+    out and counted in the summary."""
+    key, title = "adherence_distribution", "Adherence across patients"
+    x_title, y_title = "Adherence (% of prescribed sessions done)", "Patients (count)"
+    threshold = float(m.settings.adherence_threshold_pct)
+    values = [v for v in _nums(m.summary["adherence_pct"]) if v is not None]
+    n_none = len(m.summary) - len(values)
+    if not values:
+        return _empty(key, title, x_title, y_title, "No patient has a program in this period.")
+    edges = list(range(0, 101, 10))
+    counts = _bins(values, edges)
+    labels = [f"{lo}-{hi}%" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    colors = [PALETTE["orange"] if hi <= threshold else PALETTE["blue"] for hi in edges[1:]]
+    fig = _figure(go.Bar(
+        name="patients", x=[lo + 5 for lo in edges[:-1]], y=counts, width=10,
+        marker={"color": colors, "line": {"color": "white", "width": 1}}, customdata=labels,
+        hovertemplate="Adherence %{customdata}: %{y} patients<extra></extra>"))
+    _layout(fig, title, x_title, y_title)
+    fig.update_layout(bargap=0)
+    fig.update_xaxes(range=[0, 100], tickvals=edges, ticktext=[f"{e}%" for e in edges])
+    fig.update_yaxes(rangemode="tozero", dtick=1 if max(counts) <= 10 else None)
+    _vline(fig, threshold, f"threshold {threshold:g}%", position="top left")
+    n_ok = sum(v >= threshold for v in values)
+    median = float(pd.Series(values).median())
+    summary = (f"{n_ok} of {_plural(len(values), 'patient')} with a program reached the "
+               f"{threshold:g}% threshold (median adherence {median:.1f}%).")
+    if n_none:
+        summary += f" {_plural(n_none, 'patient')} without a program in this period."
+    return Chart(key, title, fig, summary)
+
+
+def _change_bin(value: float) -> int:
+    """Left edge of the 1-point band of a pain change: ``(k-1, k]`` below zero and
+    ``[k, k+1)`` from zero up, so a change of exactly -2 lies left of the -2 line and
+    +2 right of the +2 line (both are clinically important)."""
+    return math.ceil(value) - 1 if value < 0 else math.floor(value)
+
+
+def pain_change_distribution(m: CohortMetrics) -> Chart:
+    """Patients per 1-point band of ``pain_change`` (recent minus baseline; negative is
+    less pain; bands see :func:`_change_bin`), stacked by whether there were enough
+    reports to judge, with dashed lines at minus and plus the clinically important
+    change."""
+    key, title = "pain_change_distribution", "Change in pain across patients"
+    x_title, y_title = "Change in pain (points, recent minus baseline)", "Patients (count)"
+    s = m.summary
+    has = s[s["pain_change"].notna()]
+    if has.empty:
+        return _empty(key, title, x_title, y_title, NO_PAIN)
+    values = _nums(has["pain_change"])
+    judged = (has["pain_status"].astype("string") != "insufficient_data").fillna(False).tolist()
+    lefts = [_change_bin(v) for v in values if v is not None]
+    lo, hi = min(-3, min(lefts)), max(3, max(lefts) + 1)
+    edges = list(range(lo, hi + 1))
+    labels = [(f"over {a:+d} up to {b:+d}" if b <= 0 else f"{a:+d} up to under {b:+d}")
+              for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    fig = _figure()
+    for flag, name, color in ((True, "enough reports", PALETTE["blue"]),
+                              (False, "not enough reports yet", GREY)):
+        counts = [0] * (len(edges) - 1)
+        for v, j in zip(values, judged, strict=True):
+            if j is flag and v is not None:
+                counts[_change_bin(v) - lo] += 1
+        fig.add_trace(go.Bar(
+            name=name, x=[a + 0.5 for a in edges[:-1]], y=counts, width=1,
+            marker={"color": color, "line": {"color": "white", "width": 1}},
+            customdata=labels,
+            hovertemplate=f"Change %{{customdata}} points: %{{y}} patients ({name})"
+                          "<extra></extra>"))
+    _layout(fig, title, x_title, y_title, showlegend=True)
+    fig.update_layout(barmode="stack", bargap=0)
+    fig.update_xaxes(range=[lo, hi], dtick=1)
+    fig.update_yaxes(rangemode="tozero")
+    improved = float(m.settings.pain_improved_points)
+    worse = float(m.settings.pain_worse_points)
+    _vline(fig, -improved, f"-{improved:g}: improvement", PALETTE["bluish_green"],
+           position="top left")
+    _vline(fig, worse, f"+{worse:g}: worsening", PALETTE["vermillion"])
+    n_down = sum(v is not None and v <= -improved for v in values)
+    n_up = sum(v is not None and v >= worse for v in values)
+    n_undecided = judged.count(False)
+    summary = (f"Of {_plural(len(values), 'patient')} with pain reports, {n_down} reported "
+               f"at least {improved:g} points less pain and {n_up} at least {worse:g} points "
+               f"more (median change {float(pd.Series(values).median()):+.1f} points).")
+    if n_undecided:
+        summary += (f" {n_undecided} of them {'does' if n_undecided == 1 else 'do'} not yet "
+                    "have enough reports to judge.")
+    return Chart(key, title, fig, summary)

@@ -1,0 +1,150 @@
+"""HTML reports: sections show the metrics' values, text is escaped, de-identified
+output holds no identifier, and two runs give the same bytes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+from conftest import NOW
+from test_adherence import PROGRAM_HEADER, SESSION_HEADER, _rows
+
+from analytics import load
+from analytics.cli import cli
+from analytics.metrics.summary import compute
+from analytics.report.batch import ReportJob, render_one, write_all
+from analytics.report.context import patient_context
+from analytics.report.pseudonym import Pseudonymizer
+
+EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+@pytest.fixture
+def small(make_folder):
+    patients = ("patient_id,name,timezone,notes\n"
+                f'P1,"Ann {EVIL}",Europe/London,"secret note {EVIL}"\n'
+                "P2,Bob Jones,America/New_York,Qprivnote\n")
+    programs = (PROGRAM_HEADER + "P1,pelvic tilt,2025-03-03,,10,5,1,7\n"
+                "P1,bridge,2025-03-03,,10,3,1,7\n")
+    days = [f"2025-03-{d:02d}" for d in range(3, 17)]
+    sessions = (SESSION_HEADER + _rows("P1", days[:10], ["08:00"]) +
+                _rows("P1", days[:10], ["08:05"], "bridge") +
+                f'P1,2025-03-05T09:00,"{EVIL}",10,\n'
+                "P1,2025-03-06T09:00,bridge,-5,\n")
+    pain = ("patient_id,reported_at,pain,context,symptoms,notes\n"
+            + "".join(f"P1,2025-03-{d:02d}T20:00,{p},evening,,\n"
+                      for d, p in [(2, 6), (3, 6), (4, 7), (14, 3), (15, 3), (16, 4)])
+            + f'P1,2025-03-10T20:00,5,evening,numbness,"{EVIL}"\n')
+    folder = make_folder({"patients.csv": patients, "programs.csv": programs,
+                          "sessions.csv": sessions, "pain.csv": pain})
+    ds = load(folder, now=NOW)
+    return folder, ds, compute(ds, to="2025-03-16")
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<script.*?</script>", "", html, flags=re.S)
+
+
+def test_sections_show_metric_values(small):
+    _, ds, m = small
+    ctx = patient_context(ds, m, "P1", generated="2025-01-01 00:00 UTC")
+    row = m.summary.set_index("patient_id").loc["P1"]
+    cards = {c.label: c for c in ctx.cards}
+    assert cards["Adherence"].value == f"{row['adherence_pct']:.1f}%"
+    assert f"{int(row['sessions_done'])} of {int(row['sessions_prescribed'])}" in \
+        cards["Adherence"].detail
+    assert cards["Pain change"].detail.startswith("clinically important improvement: ")
+    assert [p.exercise for p in ctx.program] == ["Pelvic tilt", "Bridge"]
+    assert ctx.alerts[0].kind == "red_flag"  # red flags first
+    assert any("contact your spine professional" in a for a in ctx.alert_advice)
+    assert [(r.line, r.column) for r in ctx.rejects] == [(23, "reps")]
+    assert ctx.unlinked == ((EVIL, 1),)
+    html = render_one(ReportJob(ds, m, generated="x"), "P1")
+    for section in ("program", "headline", "alerts", "consistency", "holds", "pain", "dose",
+                    "data-quality", "methods"):
+        assert f'<section id="{section}">' in html
+    assert "Farrar" in html and "Ostelo" in html
+    assert html.count("<script>") == 2  # plotly.js once + the chart loader
+
+
+def test_user_text_is_escaped(small):
+    _, ds, m = small
+    html = render_one(ReportJob(ds, m, generated="x"), "P1")
+    visible = _text(html)
+    assert "<script>alert(1)" not in visible
+    assert "<img src=x" not in visible
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in visible
+    # Inside embedded JSON nothing can close the script element.
+    for block in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', html,
+                            flags=re.S):
+        assert "<" not in block
+
+
+def test_deidentified_report_holds_no_identifier(small, monkeypatch, tmp_path):
+    folder, _, _ = small
+    # Identifiers distinctive enough not to occur by chance inside plotly.js.
+    idents = {"P1": "QXZ7W1K", "P2": "QXZ7W2M", "Ann": "Annabelqx", "Bob Jones": "Bobqx Jonesqx"}
+    deid_data = tmp_path / "deid-data"
+    deid_data.mkdir()
+    for f in folder.glob("*.csv"):
+        text = f.read_text(encoding="utf-8")
+        for old, new in idents.items():
+            text = text.replace(old, new)
+        (deid_data / f.name).write_text(text, encoding="utf-8")
+    monkeypatch.setenv("ADHERENCE_PSEUDONYM_KEY", "test-key")
+    out = tmp_path / "deid"
+    result = CliRunner().invoke(cli, ["report", str(deid_data), "--all", "--deidentify",
+                                      "--out", str(out), "--to", "2025-03-16",
+                                      "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    for value in idents.values():
+        assert value not in result.output
+    files = sorted(out.glob("*.html"))
+    assert len(files) == 3  # two patients + index
+    for f in files:
+        html = f.read_text(encoding="utf-8")
+        for ident in [*idents.values(), "Jonesqx", "secret note", "Qprivnote", str(deid_data)]:
+            assert ident not in html, (f.name, ident)
+            assert ident not in f.name
+    assert Pseudonymizer(b"test-key")("QXZ7W1K") in (out / "index.html").read_text()
+
+
+def test_two_runs_give_identical_bytes(small, monkeypatch, tmp_path):
+    folder, ds, m = small
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    runner = CliRunner()
+    outs = []
+    for i in range(2):
+        target = tmp_path / f"r{i}.html"
+        result = runner.invoke(cli, ["report", str(folder), "--patient", "P1", "--out",
+                                     str(target)])
+        assert result.exit_code == 0, result.output
+        outs.append(target.read_bytes())
+    assert outs[0] == outs[1]
+    assert b"2023-11-14 22:13 UTC" in outs[0]
+
+
+def test_patient_audience_hides_detail(small):
+    _, ds, m = small
+    html = render_one(ReportJob(ds, m, audience="patient", generated="x"), "P1")
+    assert "Your exercise progress" in html
+    assert "Data quality" in html and "<th>Reason</th>" not in html
+    assert "chart-dose" not in html
+
+
+def test_all_writes_index_linking_every_patient(small, tmp_path):
+    _, ds, m = small
+    index = write_all(ReportJob(ds, m, generated="x"), tmp_path / "out", workers=2)
+    html = index.read_text(encoding="utf-8")
+    assert 'href="P1.html"' in html and 'href="P2.html"' in html
+    assert (tmp_path / "out" / "P1.html").exists()
+    assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_report_cli_errors(small):
+    folder, _, _ = small
+    runner = CliRunner()
+    assert runner.invoke(cli, ["report", str(folder)]).exit_code == 2
+    bad = runner.invoke(cli, ["report", str(folder), "--patient", "NOPE"])
+    assert bad.exit_code == 2 and "unknown patient" in bad.output
