@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Write the sample cohort if missing, validate it and print where the output is.
+## Write the sample cohort if missing, validate it, write every report and print where.
 demo: $(STAMP)
 	@test -f $(DATA)/sessions.csv || $(BIN)/adherence synth --patients 12 --days 84 --seed 7 --out $(DATA)
-	$(BIN)/adherence validate $(DATA)
-	@echo "Sample data: $(abspath $(DATA))"
+	$(BIN)/adherence validate $(DATA) --limit 5
+	$(BIN)/adherence report $(DATA) --all --out reports
+	@echo "Open $(abspath reports)/index.html in a browser (works offline)."
 
 ## Debian's Chromium for the real-browser tests (never a downloaded browser build).
 chromium:
