@@ -49,7 +49,8 @@ class _Group(click.Group):
 @click.group(cls=_Group)
 @click.version_option(package_name="spine-adherence-analytics")
 def cli() -> None:
-    """Spine exercise adherence analytics: validate exercise logs and pain reports."""
+    """Spine exercise adherence analytics: import, validate, summarise and report exercise
+    logs and pain self-reports."""
 
 
 @cli.command()
@@ -229,6 +230,17 @@ def report(data_dir: Path, patient_id: str | None, all_patients: bool, out: Path
     for line in lines:
         click.echo(line)
     click.echo(f"Wrote {total} report(s) and the caseload overview: {index.resolve()}")
+
+
+def _register_data_commands() -> None:
+    from analytics.cli_data import export_group, import_command, log_command
+
+    cli.add_command(import_command)
+    cli.add_command(log_command)
+    cli.add_command(export_group)
+
+
+_register_data_commands()
 
 
 def main() -> None:

@@ -104,3 +104,14 @@ def test_cli_summary_bad_options(make_folder, args, message):
     assert out.exit_code == 2
     assert message in out.output
     assert "Traceback" not in out.output
+
+
+def test_patient_with_only_pain_reports(make_folder):
+    programs = PROGRAM_HEADER + "P1,bridge,2025-03-01,,10,3,1,7\n"
+    pain = "patient_id,reported_at,pain\nP2,2025-03-02T08:00,4\n"
+    ds = load(make_folder({"programs.csv": programs, "pain.csv": pain}), now=NOW)
+    for patients in (["P2"], ["P1"], None):
+        summary = compute(ds, patients=patients).summary
+        assert len(summary) == (2 if patients is None else 1)
+    only = compute(ds, patients=["P2"]).summary.iloc[0]
+    assert only["patient_id"] == "P2" and pd.isna(only["adherence_pct"])

@@ -48,13 +48,14 @@ def daily_adherence(calendar: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFr
     """
     out = calendar.copy()
     if sessions.empty:
-        counts = pd.DataFrame(columns=["patient_id", "day", "counted", "complete"])
+        out["counted"] = 0
+        out["complete"] = 0
     else:
         counts = (sessions.assign(counted=sessions["counted"].astype("int64"),
                                   complete=sessions["complete"].astype("int64"))
                   .groupby(["patient_id", "day"], sort=False)[["counted", "complete"]]
                   .sum().reset_index())
-    out = out.merge(counts, on=["patient_id", "day"], how="left")
+        out = out.merge(counts, on=["patient_id", "day"], how="left")
     for c in ("counted", "complete"):
         out[c] = out[c].fillna(0).astype("int64")
     out["done"] = np.minimum(out["counted"], out["prescribed"]).astype("int64")
