@@ -230,9 +230,31 @@ def _read_csv(path: Path, name: str) -> RawTable:
             lines.append(start)
     except csv.Error as exc:
         rejects.append(RawReject(last_line + 1, "", f"unreadable CSV from here on ({exc})"))
+    if rows and lines[-1] == start and _unterminated(text, start, delimiter):
+        # An opening quote that is never closed swallows the rest of the file into one
+        # value: reject that record rather than load other rows as its text.
+        shown = delimiter.join(rows.pop())[:200]
+        first = lines.pop()
+        span = f"lines {first} to {last_line}" if last_line > first else f"line {first}"
+        rejects.append(RawReject(first, shown, f"a quote opened on line {first} is never "
+                                 f"closed, so {span} could not be read as rows"))
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame["_line"] = pd.Series(lines, dtype="int64")
     return RawTable(name, file, frame, delimiter == ";", tuple(rejects))
+
+
+def _unterminated(text: str, first_line: int, delimiter: str) -> bool:
+    """True when the record starting on ``first_line`` opens a quote that is never
+    closed (strict CSV parsing of the rest of the file hits the end inside quotes)."""
+    if '"' not in text:
+        return False
+    tail = "".join(io.StringIO(text, newline="").readlines()[first_line - 1:])
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _read_parquet(path: Path, name: str) -> RawTable:
