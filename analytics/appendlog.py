@@ -22,6 +22,21 @@ delimiter, line ending and column order are kept, existing records are kept as t
 (even ones the loader rejects), and contract columns the file lacks but new rows fill
 (``set_index``, ``set_type``, ``source``) are added at the end of the header. The file is
 written as UTF-8 (with a byte-order mark if it had one).
+
+Spreadsheet formulas: free text that a spreadsheet would run as a formula (starting with
+``=``, ``+``, ``-``, ``@``, tab or carriage return, and not a number) is written with a
+leading ``'`` (:func:`analytics.textfmt.neutralise_formula`): a logged note
+``=HYPERLINK("http://x")`` is stored, and loads back, as ``'=HYPERLINK("http://x")``.
+The neutralised text is what is validated, keyed and written, so importing the same file
+again still finds its rows as duplicates, and linking ignores the ``'`` (``'=plank`` is
+the plank). Patient ids are identifiers that must match the patients table, so a
+formula-like ``--patient`` is refused rather than changed. Values that are validated to
+a number, word list or timestamp are written in canonical form and cannot start a
+formula.
+
+Interrupted writers: a process killed while appending leaves at most a temporary file
+(``.sessions.csv.XXXX.tmp``) beside the table; the next append, holding the lock, removes
+such leftovers of the tables it writes.
 """
 
 from __future__ import annotations
@@ -41,10 +56,11 @@ from filelock import FileLock, Timeout
 from analytics.catalog import Catalog, load_catalog
 from analytics.dataset import ALIASES
 from analytics.errors import AnalyticsError, DataFileError
-from analytics.fsutil import atomic_path
+from analytics.fsutil import atomic_path, remove_stale_temporaries
 from analytics.importers.common import (
     PAIN_HEADER,
     Candidates,
+    Classified,
     Parsed,
     Reject,
     classify,
@@ -57,6 +73,7 @@ from analytics.importers.common import (
 from analytics.io import canonical_column, decode_text, find_table_file, read_table
 from analytics.link import Linker
 from analytics.schema import PAIN, PATIENTS, SESSIONS, Table
+from analytics.textfmt import is_formula_like, neutralise_formula
 from analytics.validate import as_text, validate_table
 
 #: The lock file inside a data folder.
@@ -70,6 +87,10 @@ _CANONICAL_TEXT: dict[str, tuple[str, ...]] = {
     "pain": ("pain", "context", "symptoms"),
 }
 _SPECS: dict[str, Table] = {"sessions": SESSIONS, "pain": PAIN}
+#: Free-text columns of appended rows: neutralised against spreadsheet formulas before
+#: they are validated, keyed and written (see the module docstring).
+_FREE_TEXT: dict[str, tuple[str, ...]] = {"sessions": ("exercise", "notes", "source"),
+                                          "pain": ("notes", "source")}
 _HEADERS: dict[str, tuple[str, ...]] = {"sessions": SESSIONS.column_names, "pain": PAIN_HEADER}
 
 
@@ -144,6 +165,10 @@ def folder_context(folder: str | Path, patient_id: str, *, catalog: Catalog | No
         path.mkdir(parents=True)
     if not patient_id or not patient_id.strip():
         raise AnalyticsError("--patient is empty")
+    if is_formula_like(patient_id.strip()):
+        raise AnalyticsError(f"patient id {patient_id!r} starts with "
+                             f"{patient_id.strip()[0]!r}, which spreadsheet programs run as "
+                             "a formula; use an id that starts with a letter or a digit")
     raw = read_table(path, "patients", PATIENTS.column_names)
     if raw.file is not None and "patient_id" not in raw.header:
         raise DataFileError(raw.file, "missing required column(s): patient_id")
@@ -215,8 +240,12 @@ def import_parsed(folder: str | Path, parsed: Parsed, patient_id: str, *,
                   now: pd.Timestamp | None = None) -> ImportResult:
     """Append the rows of ``parsed`` to ``folder`` for ``patient_id`` (see the module
     docstring); returns the counts."""
+    patient_id = patient_id.strip()
     ctx = folder_context(folder, patient_id, catalog=catalog, now=now)
-    classified = classify(parsed, patient_id, ctx.linker, timezones=ctx.timezones, now=now)
+    safe = dataclasses.replace(parsed, sessions=_neutralised(parsed.sessions, "sessions"),
+                               pain=_neutralised(parsed.pain, "pain"))
+    classified = _as_typed(classify(safe, patient_id, ctx.linker, timezones=ctx.timezones,
+                                    now=now), parsed)
     written: list[str] = []
     appended = {"sessions": 0, "pain": 0}
     duplicates = classified.duplicates
@@ -225,6 +254,7 @@ def import_parsed(folder: str | Path, parsed: Parsed, patient_id: str, *,
                                      ("pain", classified.pain)) if len(c.keys)}
         for table in targets:
             _check_writable(ctx.folder, table)
+            _remove_leftovers(ctx.folder, table)
         for table, candidates in targets.items():
             added, file = _append(ctx, table, candidates)
             appended[table] = added
@@ -243,6 +273,35 @@ def import_parsed(folder: str | Path, parsed: Parsed, patient_id: str, *,
     if total != result.read:  # a programming error: every record is counted once
         raise AssertionError(f"{parsed.file}: read {result.read} but counted {total}")
     return result
+
+
+def _neutralised(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``frame`` with its free-text cells neutralised against spreadsheet formulas."""
+    out = frame.copy()
+    for column in _FREE_TEXT[table]:
+        if column in out.columns:
+            out[column] = out[column].map(neutralise_formula).astype(object)
+    return out
+
+
+def _as_typed(classified: Classified, parsed: Parsed) -> Classified:
+    """``classified`` with the exercise names it lists shown as typed in the file (not
+    neutralised: ``=x``, not ``'=x``); they are messages, not written cells."""
+    typed = {neutralise_formula(n): n for n in parsed.sessions["exercise"].dropna()
+             if isinstance(n, str)}
+    return dataclasses.replace(
+        classified,
+        not_in_catalog_names=tuple((typed.get(n, n), c)
+                                   for n, c in classified.not_in_catalog_names),
+        fuzzy_links=tuple((typed.get(n, n), i, s) for n, i, s in classified.fuzzy_links))
+
+
+def _remove_leftovers(folder: Path, table: str) -> None:
+    """Remove temporary files that a killed writer left beside ``table``'s file. Only
+    called while holding the folder's lock: every appender of the table holds it, so no
+    such temporary belongs to a live writer."""
+    remove_stale_temporaries(folder, [f"{table}{ext}" for ext in (".csv", ".parquet")],
+                             older_than_s=0)
 
 
 # --------------------------------------------------------------------------- log
@@ -283,20 +342,23 @@ def log_entry(folder: str | Path, patient_id: str, exercise: str, *,
     DuplicateEntryError
         The folder already holds an identical entry (same natural key).
     """
+    patient_id = patient_id.strip()
     ctx = folder_context(folder, patient_id, catalog=catalog, now=now)
     tz = ctx.timezone(patient_id)
     if at is None or not at.strip():
         clock = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
         clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock
         at = clock.tz_convert(tz).tz_localize(None).floor("s").isoformat()
+    at = at.strip()
     name = exercise.strip()
     exercise_id = ctx.linker.link_name(name)[0]
     if exercise_id is None:
         hints = ", ".join(repr(s["name"]) for s in ctx.linker.suggestions(name))
         raise EntryValueError("exercise", name, "not in the exercise catalog (see `adherence "
                               "catalog`)" + (f"; did you mean {hints}?" if hints else ""))
-    session = {"patient_id": patient_id, "performed_at": at, "exercise": name, "sets": sets,
-               "reps": reps, "hold_s": hold, "side": side, "rpe": rpe, "notes": notes,
+    session = {"patient_id": patient_id, "performed_at": at,
+               "exercise": neutralise_formula(name), "sets": sets, "reps": reps,
+               "hold_s": hold, "side": side, "rpe": rpe, "notes": _free_text(notes),
                "set_index": None, "set_type": None, "source": "log", "_line": 1}
     session_rows = _checked("sessions", session, ctx, now)
     pain_rows = None
@@ -312,8 +374,10 @@ def log_entry(folder: str | Path, patient_id: str, exercise: str, *,
     written: list[str] = []
     with folder_lock(ctx.folder):
         _check_writable(ctx.folder, "sessions")
+        _remove_leftovers(ctx.folder, "sessions")
         if pain_rows is not None:
             _check_writable(ctx.folder, "pain")
+            _remove_leftovers(ctx.folder, "pain")
         existing = _existing_keys(ctx, "sessions")
         if session_rows.keys[0] in existing:
             where = existing[session_rows.keys[0]]
@@ -330,6 +394,12 @@ def log_entry(folder: str | Path, patient_id: str, exercise: str, *,
                      str(exercise_id), tuple(written),
                      _plain(session_rows.parsed),
                      _plain(pain_rows.parsed) if pain_rows is not None else None)
+
+
+def _free_text(value: str | None) -> str | None:
+    """A typed free-text value as it is written: stripped (the loader strips cells too),
+    then neutralised against spreadsheet formulas."""
+    return None if value is None else neutralise_formula(value.strip())
 
 
 def _written(candidates: Candidates) -> dict[str, object]:
@@ -416,9 +486,13 @@ def _append(ctx: FolderContext, table: str, candidates: Candidates,
 
 
 def _cells(frame: pd.DataFrame, columns: list[str]) -> list[list[str]]:
+    """The CSV cells of new rows. Free text was neutralised before validation and other
+    values are canonical; neutralising every cell again is a safety net that changes
+    nothing in those."""
     rows: list[list[str]] = []
     for record in frame.to_dict(orient="records"):
-        rows.append(["" if _missing(record.get(c)) else str(record.get(c)) for c in columns])
+        rows.append(["" if _missing(record.get(c)) else neutralise_formula(str(record.get(c)))
+                     for c in columns])
     return rows
 
 
@@ -433,7 +507,7 @@ def _write_new_csv(path: Path, header: tuple[str, ...], rows: pd.DataFrame) -> N
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(_cells(rows, list(header)))
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=True) as tmp:
         tmp.write_text(buffer.getvalue(), encoding="utf-8", newline="")
 
 
@@ -445,8 +519,14 @@ def _append_csv(path: Path, rows: pd.DataFrame) -> None:
     delimiter = sniff_delimiter(text)
     first_end = text.find("\n")
     newline = "\r\n" if first_end > 0 and text[first_end - 1] == "\r" else "\n"
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    head_at = next(i for i, r in enumerate(records) if r)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise DataFileError(path.name, f"cannot be appended to: it is not readable CSV ({exc})"
+                                       "; nothing was appended") from exc
+    head_at = next((i for i, r in enumerate(records) if r), None)
+    if head_at is None:
+        raise DataFileError(path.name, "holds no header line; nothing was appended")
     header = records[head_at]
     canon = [canonical_column(h) for h in header]
     extra = [c for c in rows.columns if c not in canon and rows[c].map(
@@ -469,7 +549,7 @@ def _append_csv(path: Path, rows: pd.DataFrame) -> None:
         prefix = text if not text or text.endswith(("\n", "\r")) else text + newline
     writer.writerows(_cells(rows, canon + extra))
     body = prefix + buffer.getvalue()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=True) as tmp:
         tmp.write_bytes(body.encode("utf-8-sig" if bom else "utf-8"))
 
 
@@ -486,7 +566,7 @@ def _append_parquet(path: Path, parsed: pd.DataFrame, text: pd.DataFrame) -> Non
         new[target] = _typed(column, old[target] if target in old.columns else None,
                              parsed, text)
     combined = pd.concat([old, new], ignore_index=True)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=True) as tmp:
         combined.to_parquet(tmp, index=False)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from analytics.errors import AnalyticsError, DataFileError
+from analytics.textfmt import printable
 
 #: Formats of ``adherence import`` (``auto`` detects the format from the file).
 IMPORT_FORMATS: tuple[str, ...] = ("strong", "hevy", "fitnotes", "fhir", "auto")
@@ -46,13 +47,13 @@ def _package_errors(ctx: click.Context, as_json: bool = False) -> Iterator[None]
         if as_json:
             _print_json(exc.to_json())
         else:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
         ctx.exit(2)
     except AnalyticsError as exc:
         if as_json:
             _print_json({"error": str(exc), "file": None})
         else:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
         ctx.exit(2)
 
 
@@ -93,9 +94,9 @@ def import_command(ctx: click.Context, fmt: str, file: Path, patient_id: str, da
     if as_json:
         _print_json(result.to_json())
         ctx.exit(result.exit_status)
-    target = ", ".join(str(data_dir / w) for w in result.written) or str(data_dir)
-    click.echo(f"{result.format} export {result.file} ({result.variant}) for patient "
-               f"{patient_id} -> {target}")
+    target = printable(", ".join(str(data_dir / w) for w in result.written) or str(data_dir))
+    click.echo(f"{result.format} export {printable(result.file)} ({result.variant}) for "
+               f"patient {printable(patient_id)} -> {target}")
     click.echo(f"  read {result.read}: imported {result.imported}, duplicates "
                f"{result.duplicates}, not in catalog {result.not_in_catalog}, skipped "
                f"{result.skipped}, rejected {result.rejected}")
@@ -108,7 +109,8 @@ def import_command(ctx: click.Context, fmt: str, file: Path, patient_id: str, da
         click.echo("  rejected:")
         for r in result.rejects[:limit]:
             shown = f" {r.value!r}" if r.value else ""
-            click.echo(f"    line {r.line}, {r.column}:{shown} {r.reason}")
+            click.echo(f"    line {r.line}, {printable(r.column)}:{shown} "
+                       f"{printable(r.reason)}")
         if len(result.rejects) > limit:
             click.echo(f"    ... and {len(result.rejects) - limit} more (see --json)")
     ctx.exit(result.exit_status)
@@ -158,11 +160,11 @@ def log_command(ctx: click.Context, data_dir: Path, exercise: str, patient_id: s
             option = _LOG_OPTIONS.get(exc.column, exc.column)
             shown = f" {exc.value!r}" if exc.value else ""
             end = "" if exc.reason.endswith(("?", ".")) else "."
-            click.echo(f"Error: invalid value for {option}:{shown} {exc.reason}{end} "
+            click.echo(f"Error: invalid value for {option}:{shown} {printable(exc.reason)}{end} "
                        "Nothing was logged.", err=True)
             ctx.exit(2)
         except DuplicateEntryError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
             ctx.exit(1)
     row = result.parsed_session
     dose = f"{_num(row.get('sets')) or 1} x {_num(row.get('reps')) or '?'}"
@@ -170,8 +172,8 @@ def log_command(ctx: click.Context, data_dir: Path, exercise: str, patient_id: s
         dose += f", hold {_num(row['hold_s'])} s"
     when = row["performed_at"]
     shown_at = when.isoformat() if hasattr(when, "isoformat") else str(when)
-    click.echo(f"Logged {row['exercise']} ({result.exercise_id}) for {patient_id} at "
-               f"{shown_at} (local time): {dose}.")
+    click.echo(f"Logged {printable(str(row['exercise']))} ({result.exercise_id}) for "
+               f"{printable(patient_id.strip())} at {shown_at} (local time): {dose}.")
     if result.parsed_pain is not None:
         click.echo(f"Logged pain {_num(result.parsed_pain['pain'])}/10 "
                    f"({result.parsed_pain['context']}).")
@@ -215,5 +217,5 @@ def export_fhir_command(ctx: click.Context, data_dir: Path, patient_id: str,
         path = write_bundle(bundle, out)
     pain = sum(1 for e in bundle["entry"]
                if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "72514-3")
-    click.echo(f"Wrote a FHIR R4 Bundle for {patient_id}: {pain} pain observation(s) and the "
-               f"adherence summary -> {path}")
+    click.echo(f"Wrote a FHIR R4 Bundle for {printable(patient_id)}: {pain} pain "
+               f"observation(s) and the adherence summary -> {printable(str(path))}")

@@ -1,10 +1,16 @@
-"""Plain-text and CSV rendering shared by the command line (no metric is computed here)."""
+"""Plain-text and CSV rendering shared by the command line (no metric is computed here).
+
+Both are made safe for where they end up: text tables never pass a control character
+to the terminal (:func:`printable`), CSV never holds a cell a spreadsheet would run as
+a formula (:func:`neutralise_formula`).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -15,7 +21,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def fixed_width(frame: pd.DataFrame) -> str:
     """Render ``frame`` as an aligned text table with a header line."""
-    cells = [[str(c) for c in frame.columns]] + [[_cell(v) for v in row]
+    cells = [[printable(str(c)) for c in frame.columns]] + [[_cell(v) for v in row]
                                                  for row in frame.itertuples(index=False)]
     widths = [max(len(r[i]) for r in cells) for i in range(len(frame.columns))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
@@ -32,18 +38,52 @@ def _cell(value: Any) -> str:
         return "-" if math.isnan(value) else f"{value:g}"
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
-    return str(value)
+    return printable(str(value))
+
+
+#: Control characters (C0 and C1, DEL), which a terminal may obey (``ESC [`` sequences
+#: can recolour, retitle or clear it), plus line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (escape sequences, line
+    breaks, tabs...) are shown as Python escapes (``\\x1b``, ``\\n``).
+
+    >>> printable("P1\\x1b[2J")
+    'P1\\\\x1b[2J'
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def is_formula_like(value: Any) -> bool:
+    """True for text that a spreadsheet would run as a formula: it starts with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return and is not a number (``-3`` and
+    ``+1.5`` are numbers, not formulas).
+
+    >>> is_formula_like('=HYPERLINK("http://x")'), is_formula_like("-3"), is_formula_like(3)
+    (True, False, False)
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return False
 
 
 def neutralise_formula(value: Any) -> Any:
     """Prefix text that a spreadsheet would run as a formula with ``'`` (OWASP CSV
-    injection advice); numbers and other values are returned unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
+    injection advice); numbers and other values are returned unchanged.
+
+    The result is what the package writes and what loading it gives back: a ``'``
+    already at the start is kept, so neutralising twice changes nothing.
+
+    >>> neutralise_formula("=1+2"), neutralise_formula("-3"), neutralise_formula("'=1+2")
+    ("'=1+2", '-3', "'=1+2")
+    """
+    return "'" + value if is_formula_like(value) else value
 
 
 def to_safe_csv(records: list[dict[str, Any]], columns: list[str]) -> str:

@@ -274,7 +274,10 @@ def hold_from_name(name: str) -> tuple[str, float | None]:
     if not match:
         return name.strip(), None
     if match.group("clock"):
-        seconds = clock_seconds(match.group("clock"))
+        try:
+            seconds = clock_seconds(match.group("clock"))
+        except ValueError:  # "Plank 1:99" is not a hold: keep the name as typed
+            return name.strip(), None
     else:
         seconds = float(match.group("num"))
         if match.group("unit").lower().startswith("m"):

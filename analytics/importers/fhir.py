@@ -24,11 +24,18 @@ instead of a value are skipped. A pain Observation whose value or time cannot be
 is rejected. When the file's pain Observations name more than one subject, those whose
 subject is not the imported patient (``Patient/<id>`` or an identifier value equal to
 ``--patient``) are rejected, so one patient's import never takes another's scores.
+
+Robustness: any JSON is accepted as input. An element of an unexpected shape (a string
+where FHIR has an object, a list where it has a string...) never raises: it reads as
+absent, or the record is rejected with a reason. A value that is not a finite number
+(``NaN``, ``Infinity``, an integer too large for a float) is rejected; JSON nested too
+deeply or with integers too long to read is a whole-file :class:`DataFileError`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -55,6 +62,38 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                        r"(?:Z|[+-]\d{2}:\d{2})?$")
 
 
+def _loads(text: str) -> tuple[Any, str | None]:
+    """``(value, None)`` or ``(None, problem)``: :func:`json.loads` without its exceptions
+    (a syntax error, nesting too deep for the parser, an integer too long to read)."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except RecursionError:
+        return None, "nested too deeply to read"
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        return None, str(exc).split(";")[0]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (a wrongly shaped element
+    reads as absent)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def _dumps(value: Any) -> str:
+    """A short JSON text of ``value`` for a reject message (never raises)."""
+    try:
+        return json.dumps(value)[:200]
+    except (TypeError, ValueError, RecursionError):
+        return repr(type(value).__name__)
+
+
 def looks_like(text: str) -> bool:
     """JSON or NDJSON (starts with ``{`` or ``[``)."""
     return text.lstrip("\ufeff \t\r\n")[:1] in ("{", "[")
@@ -63,21 +102,20 @@ def looks_like(text: str) -> bool:
 def _resources(text: str, file: str, out: RowBuilder
                ) -> Iterator[tuple[int, Any]]:
     """``(line or position, resource)`` for every record of the file."""
-    try:
-        top = json.loads(text)
-    except json.JSONDecodeError:
-        top = None
+    top, problem = _loads(text)
+    if problem is not None:
         lines = [(i, s) for i, s in enumerate(text.splitlines(), start=1) if s.strip()]
         parsed: list[tuple[int, Any]] = []
         bad: list[tuple[int, str]] = []
         for i, s in lines:
-            try:
-                parsed.append((i, json.loads(s)))
-            except json.JSONDecodeError:
+            value, line_problem = _loads(s)
+            if line_problem is None:
+                parsed.append((i, value))
+            else:
                 bad.append((i, s))
         if not parsed:
             raise DataFileError(file, "is not FHIR JSON (neither a JSON document nor "
-                                      "NDJSON, one resource a line)") from None
+                                      f"NDJSON, one resource a line; {problem})")
         for i, s in bad:
             out.read += 1
             out.reject(i, "(resource)", s, "the line is not valid JSON")
@@ -95,8 +133,7 @@ def _resources(text: str, file: str, out: RowBuilder
 
 
 def _bundle_entries(bundle: dict[str, Any], counter: list[int]) -> Iterator[tuple[int, Any]]:
-    entries = bundle.get("entry") or []
-    for entry in entries if isinstance(entries, list) else []:
+    for entry in _list(bundle.get("entry")):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
             yield from _bundle_entries(resource, counter)
@@ -106,7 +143,7 @@ def _bundle_entries(bundle: dict[str, Any], counter: list[int]) -> Iterator[tupl
 
 
 def _is_pain(resource: dict[str, Any]) -> bool:
-    codings = (resource.get("code") or {}).get("coding") or []
+    codings = _list(_dict(resource.get("code")).get("coding"))
     return any(isinstance(c, dict) and c.get("system") == LOINC and c.get("code") == PAIN_CODE
                for c in codings)
 
@@ -118,18 +155,20 @@ def _value(resource: dict[str, Any]) -> tuple[float | None, str | None]:
         value = quantity.get("value") if isinstance(quantity, dict) else None
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None, "valueQuantity has no numeric value"
-        return float(value), None
+        return _finite(value, "valueQuantity")
     if "valueInteger" in resource:
         value = resource["valueInteger"]
         if isinstance(value, bool) or not isinstance(value, int):
             return None, "valueInteger is not a whole number"
-        return float(value), None
+        return _finite(value, "valueInteger")
     if "valueCodeableConcept" in resource:
         concept = resource["valueCodeableConcept"]
-        codings = concept.get("coding") if isinstance(concept, dict) else None
-        for c in codings or []:
-            if isinstance(c, dict) and c.get("system") == LOINC and c.get("code") in LOINC_ANSWERS:
-                return float(LOINC_ANSWERS[c["code"]]), None
+        for c in _list(_dict(concept).get("coding")):
+            if not isinstance(c, dict) or c.get("system") != LOINC:
+                continue
+            code = c.get("code")
+            if isinstance(code, str) and code in LOINC_ANSWERS:
+                return float(LOINC_ANSWERS[code]), None
         return None, ("valueCodeableConcept has no LOINC answer code of the 0-10 scale "
                       "(LA6111-4 = 0 ... LA13942-0 = 10)")
     others = [k for k in resource if k.startswith("value")]
@@ -137,6 +176,18 @@ def _value(resource: dict[str, Any]) -> tuple[float | None, str | None]:
         return None, f"{others[0]} is not a pain score (use valueQuantity, valueInteger or " \
                      "a LOINC answer code)"
     return None, None
+
+
+def _finite(value: int | float, field: str) -> tuple[float | None, str | None]:
+    """A JSON number as a finite float, or the problem (``NaN``, ``Infinity``, an integer
+    too large for a float)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None, f"{field} is too large to be a pain score"
+    if not math.isfinite(number):
+        return None, f"{field} is not a finite number"
+    return number, None
 
 
 def _effective(resource: dict[str, Any]) -> tuple[str | None, str | None, str]:
@@ -166,13 +217,14 @@ def _subject(resource: dict[str, Any]) -> tuple[str, set[str]]:
     subject = resource.get("subject")
     if not isinstance(subject, dict):
         return "", set()
-    reference = str(subject.get("reference") or "")
+    reference = subject.get("reference")
+    reference = reference.strip() if isinstance(reference, str) else ""
     ids = {reference.rstrip("/").rsplit("/", 1)[-1]} if reference else set()
-    identifier = subject.get("identifier")
-    if isinstance(identifier, dict) and identifier.get("value"):
-        ids.add(str(identifier["value"]))
-    shown = reference or (f"identifier {identifier.get('value')}"
-                          if isinstance(identifier, dict) else "")
+    value = _dict(subject.get("identifier")).get("value")
+    value = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if value:
+        ids.add(value)
+    shown = reference or (f"identifier {value}" if value else "")
     return shown, ids
 
 
@@ -191,13 +243,14 @@ def parse(text: str, file: str, patient_id: str | None = None) -> Parsed:
             if resource is None:
                 out.skipped += 1  # a Bundle entry without a resource (e.g. a request)
             else:
-                out.reject(position, "(resource)", json.dumps(resource)[:200],
+                out.reject(position, "(resource)", _dumps(resource),
                            "not a FHIR resource (no resourceType)")
             continue
         if resource["resourceType"] != "Observation" or not _is_pain(resource):
             out.skipped += 1
             continue
-        if resource.get("status") in _NO_RESULT:
+        status = resource.get("status")
+        if isinstance(status, str) and status in _NO_RESULT:
             out.skipped += 1
             continue
         score, problem = _value(resource)
@@ -212,11 +265,13 @@ def parse(text: str, file: str, patient_id: str | None = None) -> Parsed:
             continue
         when, problem, field = _effective(resource)
         if when is None:
-            out.reject(position, field, str(resource.get(field, ""))[:200], str(problem))
+            shown = resource.get(field, "")
+            out.reject(position, field, shown if isinstance(shown, str) else _dumps(shown),
+                       str(problem))
             continue
         shown, ids = _subject(resource)
-        notes = join_notes(*[n.get("text") for n in resource.get("note") or []
-                             if isinstance(n, dict)])
+        notes = join_notes(*[n.get("text") for n in _list(resource.get("note"))
+                             if isinstance(n, dict) and isinstance(n.get("text"), str)])
         out.pain.append({
             "reported_at": when, "pain": fmt_number(score), "context": None,
             "symptoms": None, "notes": notes, "source": source, "_line": position,
@@ -239,5 +294,5 @@ def parse(text: str, file: str, patient_id: str | None = None) -> Parsed:
 def _shown_value(resource: dict[str, Any]) -> str:
     for key, value in resource.items():
         if key.startswith("value"):
-            return json.dumps(value)[:200]
+            return _dumps(value)
     return ""

@@ -123,7 +123,10 @@ def parse(text: str, file: str) -> Parsed:
             if order == "":
                 set_index: int = positions.next(workout, exercise, "normal")
             else:
-                number = float(order)
+                try:
+                    number = float(order)
+                except ValueError:  # digits float() does not read, e.g. "²"
+                    number = -1.0
                 if not number.is_integer() or number < 0:
                     out.reject(line, "Set Order", order, "Set Order is not a set number")
                     continue

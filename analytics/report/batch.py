@@ -1,9 +1,18 @@
 """Writing report files: one patient, or every patient plus the caseload ``index.html``.
 
 Each file is written to a temporary file beside its target and renamed into place, so
-an interrupted run leaves every report either old or new, never half-written. The
-batch uses worker processes (two by default, one per core) that inherit the computed
-metrics by ``fork``, so nothing large is copied between processes.
+an interrupted run leaves every report either old or new, never half-written; the next
+batch into the same folder removes temporaries that a killed run left behind (those
+older than :data:`analytics.fsutil.STALE_AFTER_S`). The batch uses worker processes (two
+by default, one per core) that inherit the computed metrics by ``fork``, so nothing large
+is copied between processes.
+
+File names come from the patient id (``P001.html``; characters other than letters,
+digits, ``.``, ``_`` and ``-`` become ``_``) or, when de-identifying, from the pseudonym.
+Two patients never share a file: when names collide (``P/1`` and ``P_1``, ``p1`` and
+``P1`` on a case-insensitive disk, or two pseudonyms alike) an id that is a file name as
+it stands keeps it and the others, in id order, get ``-2``, ``-3``... appended (a
+patient called ``index`` gets ``index-2.html``: ``index.html`` is the overview).
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from analytics.dataset import Dataset
-from analytics.fsutil import atomic_write_text
+from analytics.fsutil import atomic_write_text, remove_stale_temporaries
 from analytics.metrics.summary import CohortMetrics, split_by_patient
 from analytics.report.context import (
     PAIN_STATUS_WORDS,
@@ -31,6 +40,8 @@ from analytics.report.pseudonym import Pseudonymizer
 from analytics.report.render import render_caseload, render_patient
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Longest file-name stem made from a patient id (file systems allow 255 bytes).
+_MAX_STEM = 100
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,26 @@ class ReportJob:
         """``P001.html``, or the pseudonym's slug when de-identifying."""
         if self.pseudonymizer is not None:
             return self.pseudonymizer.slug(patient_id) + ".html"
-        return (_SAFE.sub("_", patient_id).strip("._") or "patient") + ".html"
+        stem = _SAFE.sub("_", patient_id).strip("._")[:_MAX_STEM].rstrip("._")
+        return (stem or "patient") + ".html"
+
+    def file_names(self, patient_ids: list[str]) -> dict[str, str]:
+        """:meth:`file_name` of each patient, made unique (ignoring case, and never
+        ``index.html``) by appending ``-2``, ``-3``... to later ids (in sorted order) whose
+        names collide; an id that is a file name as it stands keeps it."""
+        names: dict[str, str] = {}
+        taken: set[str] = {"index.html"}  # the caseload overview
+        # Ids that are file names already keep them; then the others, in id order.
+        for pid in sorted(set(patient_ids),
+                          key=lambda p: (self.file_name(p) != f"{p}.html", p)):
+            base = self.file_name(pid)
+            name, n = base, 1
+            while name.casefold() in taken:
+                n += 1
+                name = f"{base[:-len('.html')]}-{n}.html"
+            taken.add(name.casefold())
+            names[pid] = name
+        return names
 
     def label(self, patient_id: str) -> str:
         return self.pseudonymizer(patient_id) if self.pseudonymizer else patient_id
@@ -128,11 +158,12 @@ def write_all(job: ReportJob, out_dir: Path, *, workers: int = 2,
     if job.parts is None:
         job = job.with_parts()
     ids = [str(p) for p in job.metrics.summary["patient_id"]]
-    tasks = [(pid, str(out_dir / job.file_name(pid))) for pid in ids]
+    hrefs = job.file_names(ids)
+    remove_stale_temporaries(out_dir, [*hrefs.values(), "index.html"])
+    tasks = [(pid, str(out_dir / hrefs[pid])) for pid in ids]
     for pid, path in _run(job, tasks, workers):
         if on_done is not None:
             on_done(pid, Path(path))
-    hrefs = {pid: job.file_name(pid) for pid in ids}
     names = None
     if job.pseudonymizer is None and "name" in job.ds.patients.columns:
         names = {str(k): str(v) for k, v in zip(job.ds.patients["patient_id"],

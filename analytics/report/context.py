@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -277,7 +278,8 @@ def _quality(ds: Dataset, patient_id: str, deidentify: bool
                         tuple[tuple[str, str, int], ...]]:
     rej = ds.rejects[ds.rejects["patient_id"] == patient_id]
     rejects = tuple(QualityRow(str(r.file), int(r.line), str(r.column),
-                               "(hidden)" if deidentify else str(r.value), str(r.reason))
+                               "(hidden)" if deidentify else str(r.value),
+                               _hide_quoted(str(r.reason)) if deidentify else str(r.reason))
                     for r in rej.itertuples(index=False))
     mine = ds.sessions[ds.sessions["patient_id"] == patient_id]
     unl = mine[mine["exercise_id"].isna()]["exercise"].value_counts()
@@ -285,6 +287,15 @@ def _quality(ds: Dataset, patient_id: str, deidentify: bool
     fz = mine[mine["link_method"] == "fuzzy"].groupby(["exercise", "exercise_id"]).size()
     fuzzy = tuple((str(k[0]), str(k[1]), int(v)) for k, v in fz.sort_index().items())
     return rejects, unlinked, fuzzy
+
+
+#: A Python-quoted value inside a reject reason (``unknown symptom 'x' ...``).
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
+
+
+def _hide_quoted(reason: str) -> str:
+    """A reject reason with the values it quotes hidden (de-identified reports)."""
+    return _QUOTED.sub("'(hidden)'", reason)
 
 
 def _facts(m: CohortMetrics, patient_id: str) -> tuple[tuple[str, str], ...]:
@@ -321,7 +332,8 @@ def patient_context(ds: Dataset, m: CohortMetrics, patient_id: str, *,
     """The context of one patient's report.
 
     ``pseudonymizer`` switches on de-identified mode: the patient is shown by pseudonym,
-    names and free-text notes are dropped and rejected values are hidden.
+    names and free-text notes are dropped, and rejected values are hidden (also where a
+    reject's reason quotes them). Exercise names as typed are kept: they name exercises.
     """
     deid = pseudonymizer is not None
     pat = _row(ds.patients, patient_id)
