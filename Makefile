@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 DATA   := data
 
-.PHONY: demo test lab lint sample clean-venv chromium
+.PHONY: demo test lab lint sample clean-venv chromium app
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,11 @@ sample: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+## The therapist review as a web app without code (Voila) on http://127.0.0.1:8866
+## (loopback only). "Export report" links are served from reports/ only.
+APP_PORT ?= 8866
+app: $(STAMP)
+	ANALYTICS_APP_ROOT=$(CURDIR) $(BIN)/voila notebooks/therapist_review.ipynb \
+	  --no-browser --Voila.ip=127.0.0.1 --port=$(APP_PORT) --Voila.root_dir=$(CURDIR) \
+	  --VoilaConfiguration.file_allowlist="['reports/[^/]+\.html']"
