@@ -388,73 +388,79 @@ def hold_progression(m: CohortMetrics, patient_id: str,
         shown.add(name)
         return first
 
+    # Traces, annotations and axis settings are collected and applied in one call each:
+    # per-row add_trace/update_yaxes calls on a subplot figure are slow (profiled).
+    traces: list[go.Scatter] = []
+    trace_rows: list[int] = []
+    notes: list[dict[str, Any]] = []
+    axes: dict[str, Any] = {}
+
+    def put(trace: go.Scatter, row: int) -> None:
+        traces.append(trace)
+        trace_rows.append(row)
+
     for row, (r, label) in enumerate(zip(summ.itertuples(index=False), labels, strict=True),
                                      start=1):
+        suffix = "" if row == 1 else str(row)
         ex = daily[daily["key"].isin([r.key])].sort_values("day", kind="stable")
         days = _isos(ex["day"])
         target = _nums(ex["target_s"])
         ex_id = None if pd.isna(r.exercise_id) else str(r.exercise_id)
         upper_s = (hold_max or {}).get(ex_id) if ex_id is not None else None
+        put(go.Scatter(
+            name="target", x=days, y=target, mode="lines", legendgroup="target",
+            showlegend=legend("target"),
+            line={"color": PALETTE["bluish_green"], "width": 1.5, "dash": "dash"},
+            hovertemplate="Target %{y:g} seconds on %{x}<extra></extra>"), row)
         if upper_s is not None and any(t is not None and upper_s > t for t in target):
-            fig.add_trace(go.Scatter(
-                name="target", x=days, y=target, mode="lines", legendgroup="target",
-                showlegend=legend("target"),
-                line={"color": PALETTE["bluish_green"], "width": 1.5, "dash": "dash"},
-                hovertemplate="Target %{y:g} seconds on %{x}<extra></extra>"), row=row, col=1)
-            fig.add_trace(go.Scatter(
+            put(go.Scatter(
                 name="target range", x=days, y=[max(upper_s, t or 0.0) for t in target],
                 mode="lines", fill="tonexty", fillcolor="rgba(0,158,115,0.15)",
                 line={"color": PALETTE["bluish_green"], "width": 1, "dash": "dot"},
                 legendgroup="target range", showlegend=legend("target range"),
                 customdata=[[t, upper_s] for t in target],
                 hovertemplate=("Target range %{customdata[0]:g} to %{customdata[1]:g} "
-                               "seconds<extra></extra>")), row=row, col=1)
-        else:
-            fig.add_trace(go.Scatter(
-                name="target", x=days, y=target, mode="lines", legendgroup="target",
-                showlegend=legend("target"),
-                line={"color": PALETTE["bluish_green"], "width": 1.5, "dash": "dash"},
-                hovertemplate="Target %{y:g} seconds on %{x}<extra></extra>"),
-                row=row, col=1)
-        fig.add_trace(go.Scatter(
+                               "seconds<extra></extra>")), row)
+        put(go.Scatter(
             name="daily mean", x=days, y=_nums(ex["hold_s_mean"]), mode="lines",
             legendgroup="daily mean", showlegend=legend("daily mean"),
             line={"color": PALETTE["sky_blue"], "width": 1},
-            hovertemplate="%{x}: mean hold %{y:.1f} seconds<extra></extra>"), row=row, col=1)
-        fig.add_trace(go.Scatter(
+            hovertemplate="%{x}: mean hold %{y:.1f} seconds<extra></extra>"), row)
+        put(go.Scatter(
             name="daily best", x=days, y=_nums(ex["hold_s_best"]), mode="lines+markers",
             legendgroup="daily best", showlegend=legend("daily best"),
             line={"color": PALETTE["blue"], "width": 2}, marker={"size": 5},
-            hovertemplate="%{x}: longest hold %{y:.1f} seconds<extra></extra>"),
-            row=row, col=1)
+            hovertemplate="%{x}: longest hold %{y:.1f} seconds<extra></extra>"), row)
         pb, pb_day = _num(r.personal_best_s), _iso(r.personal_best_day)
-        fig.add_trace(go.Scatter(
+        put(go.Scatter(
             name="personal best", x=[pb_day], y=[pb], mode="markers",
             legendgroup="personal best", showlegend=legend("personal best"),
             marker={"symbol": "star", "size": 12, "color": PALETTE["reddish_purple"],
                     "line": {"color": PALETTE["black"], "width": 1}},
-            hovertemplate="Personal best %{y:.1f} seconds on %{x}<extra></extra>"),
-            row=row, col=1)
-        fig.add_annotation(x=pb_day, y=pb, text=f"best {pb:g} s", showarrow=True,
-                           arrowhead=0, ax=0, ay=-22, font={"size": 11}, row=row, col=1)
+            hovertemplate="Personal best %{y:.1f} seconds on %{x}<extra></extra>"), row)
+        notes.append({"x": pb_day, "y": pb, "text": f"best {pb:g} s", "showarrow": True,
+                      "arrowhead": 0, "ax": 0, "ay": -22, "font": {"size": 11},
+                      "xref": f"x{suffix}", "yref": f"y{suffix}"})
         slope = _num(r.slope_s_per_week)
         slope_text = ("trend: not enough days" if slope is None
                       else f"trend {slope:+.1f} s/week")
-        fig.add_annotation(text=slope_text, xref="x domain", yref="y domain", x=0.01, y=0.02,
-                           xanchor="left", yanchor="bottom", showarrow=False,
-                           font={"size": 11}, row=row, col=1)
-        fig.update_yaxes(rangemode="tozero", row=row, col=1)
+        notes.append({"text": slope_text, "xref": f"x{suffix} domain",
+                      "yref": f"y{suffix} domain", "x": 0.01, "y": 0.02, "xanchor": "left",
+                      "yanchor": "bottom", "showarrow": False, "font": {"size": 11}})
+        axes[f"yaxis{suffix}"] = {"rangemode": "tozero",
+                                  "title": {"text": "Hold (s)" if n > 1 else y_title}}
         parts.append(f"{label}: best {pb:g} s on {pb_day}, {slope_text}, "
                      f"mean {_fmt(_num(r.last7_mean_s))} s over the last 7 logged days against a "
                      f"{_fmt(_num(r.target_s), '{:g}')} s target")
+    fig.add_traces(traces, rows=trace_rows, cols=[1] * len(traces))
     height = max(HEIGHT, HOLD_BASE_HEIGHT + HOLD_ROW_HEIGHT * n)
     _layout(fig, title, "", "", height=height, showlegend=True)
-    fig.update_xaxes(title_text=x_title, row=n, col=1)
-    for row in range(1, n + 1):
-        fig.update_yaxes(title_text="Hold (s)" if n > 1 else y_title, row=row, col=1)
-    fig.update_layout(margin={"t": 80, "r": 150},
-                      legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0,
-                              "yanchor": "top"})
+    bottom = "xaxis" if n == 1 else f"xaxis{n}"
+    fig.update_layout(
+        annotations=[*fig.layout.annotations, *notes],
+        margin={"t": 80, "r": 150},
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top"},
+        **axes, **{bottom: {"title": {"text": x_title}}})
     summary = "Daily longest hold per exercise. " + "; ".join(parts) + "."
     return Chart(key, title, fig, summary)
 
