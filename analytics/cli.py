@@ -110,6 +110,22 @@ def synth(patients: int, days: int, seed: int, out_dir: Path, fmt: str) -> None:
         click.echo(f"wrote {p}")
 
 
+def _engine_options(func: Any) -> Any:
+    """``--engine`` and ``--scheduler`` (shared by ``summary`` and ``report``)."""
+    func = click.option("--scheduler", metavar="ADDRESS",
+                        help="With --engine dask: an existing Dask scheduler "
+                             "(tcp://host:8786); default: a local cluster.")(func)
+    return click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
+                        show_default=True,
+                        help="pandas: this process; dask: partitioned by patient on a "
+                             "Dask cluster (needs the 'dask' extra).")(func)
+
+
+def _check_engine(engine: str, scheduler: str | None) -> None:
+    if scheduler and engine != "dask":
+        raise click.BadParameter("--scheduler needs --engine dask", param_hint="--scheduler")
+
+
 def _day(value: str | None, option: str) -> str | None:
     if value is None:
         return None
@@ -131,9 +147,11 @@ def _day(value: str | None, option: str) -> str | None:
               show_default=True)
 @click.option("--threshold", type=click.FloatRange(0, 100), default=None,
               help="Adherence threshold in percent (default 80).")
+@_engine_options
 @click.pass_context
 def summary(ctx: click.Context, data_dir: Path, patient_ids: tuple[str, ...],
-            start: str | None, to: str | None, fmt: str, threshold: float | None) -> None:
+            start: str | None, to: str | None, fmt: str, threshold: float | None,
+            engine: str, scheduler: str | None) -> None:
     """One line per patient: adherence, streaks, pain change and alerts."""
     import dataclasses
 
@@ -143,18 +161,32 @@ def summary(ctx: click.Context, data_dir: Path, patient_ids: tuple[str, ...],
     from analytics.summary_text import summary_table
 
     ctx.meta["json"] = fmt == "json"
+    _check_engine(engine, scheduler)
     start, to = _day(start, "--from"), _day(to, "--to")
     settings = Settings()
     if threshold is not None:
         settings = dataclasses.replace(settings, adherence_threshold_pct=threshold)
-    ds = load(data_dir)
-    known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
-        ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
-    unknown = [p for p in patient_ids if p not in known]
-    if unknown:
-        raise click.BadParameter(f"unknown patient {unknown[0]!r}", param_hint="--patient")
-    metrics = compute(ds, settings, start=start, to=to,
-                      patients=list(patient_ids) if patient_ids else None)
+    if engine == "dask":
+        from analytics.engine_dask import compute_dask, session
+
+        with session(scheduler) as client:
+            run = compute_dask(data_dir, settings, client=client, start=start, to=to,
+                               patients=list(patient_ids) if patient_ids else None)
+            known = run.known_patients()
+            unknown = [p for p in patient_ids if p not in known]
+            if unknown:
+                raise click.BadParameter(f"unknown patient {unknown[0]!r}",
+                                         param_hint="--patient")
+            metrics = run.summary_metrics()
+    else:
+        ds = load(data_dir)
+        known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
+            ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
+        unknown = [p for p in patient_ids if p not in known]
+        if unknown:
+            raise click.BadParameter(f"unknown patient {unknown[0]!r}", param_hint="--patient")
+        metrics = compute(ds, settings, start=start, to=to,
+                          patients=list(patient_ids) if patient_ids else None)
     records = summary_records(metrics.summary)
     if fmt == "json":
         _print_json(records)
@@ -183,9 +215,10 @@ def summary(ctx: click.Context, data_dir: Path, patient_ids: tuple[str, ...],
               help="Pseudonyms instead of ids and names; free-text notes dropped.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Processes for --all.")
+@_engine_options
 def report(data_dir: Path, patient_id: str | None, all_patients: bool, out: Path | None,
            start: str | None, to: str | None, audience: str, deidentify: bool,
-           workers: int) -> None:
+           workers: int, engine: str, scheduler: str | None) -> None:
     """Write self-contained HTML progress reports (open offline, print-ready)."""
     import sys as _sys
 
@@ -199,14 +232,26 @@ def report(data_dir: Path, patient_id: str | None, all_patients: bool, out: Path
 
     if bool(patient_id) == bool(all_patients):
         raise click.UsageError("give either --patient ID or --all")
+    _check_engine(engine, scheduler)
     start, to = _day(start, "--from"), _day(to, "--to")
-    ds = load(data_dir)
-    known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
-        ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
-    if patient_id and patient_id not in known:
-        raise click.BadParameter(f"unknown patient {patient_id!r}", param_hint="--patient")
-    metrics = compute(ds, start=start, to=to,
-                      patients=[patient_id] if patient_id else None)
+    if engine == "dask":
+        from analytics.engine_dask import compute_dask, session
+
+        with session(scheduler) as client:  # closed before report workers are forked
+            run = compute_dask(data_dir, client=client, start=start, to=to,
+                               patients=[patient_id] if patient_id else None)
+            if patient_id and patient_id not in run.known_patients():
+                raise click.BadParameter(f"unknown patient {patient_id!r}",
+                                         param_hint="--patient")
+            ds, metrics = run.collect()
+    else:
+        ds = load(data_dir)
+        known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
+            ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
+        if patient_id and patient_id not in known:
+            raise click.BadParameter(f"unknown patient {patient_id!r}", param_hint="--patient")
+        metrics = compute(ds, start=start, to=to,
+                          patients=[patient_id] if patient_id else None)
     job = ReportJob(ds, metrics, audience=audience,  # type: ignore[arg-type]
                     pseudonymizer=load_pseudonymizer(data_dir) if deidentify else None,
                     generated=generated_at())

@@ -8,17 +8,20 @@ for every table ``read == loaded + rejected``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from analytics import cache as cache_rules
+from analytics.cache import TableCache, catalog_digest, file_digest
 from analytics.catalog import Catalog, load_catalog
 from analytics.errors import DataFileError
-from analytics.io import RawTable, read_table
+from analytics.io import RawTable, find_table_file, read_table
 from analytics.link import Linker, apply_catalog_defaults, link_frame
 from analytics.schema import PAIN, PATIENTS, PROGRAMS, SESSIONS, Column, Table
-from analytics.validate import as_text, empty_rejects, validate_table
+from analytics.validate import Validated, as_text, empty_rejects, validate_table
 
 #: The optional user alias file extends the catalog: ``aliases.csv`` (name, exercise_id).
 ALIASES = Table("aliases", (
@@ -74,7 +77,7 @@ class Dataset:
 
 
 def load(path: str | Path, *, catalog: Catalog | None = None,
-         now: pd.Timestamp | None = None) -> Dataset:
+         now: pd.Timestamp | None = None, cache: bool | None = None) -> Dataset:
     """Load, validate and link the data folder at ``path``.
 
     Parameters
@@ -87,6 +90,11 @@ def load(path: str | Path, *, catalog: Catalog | None = None,
         Defaults to the packaged catalog.
     now : pandas.Timestamp, optional
         The present (UTC) for the "in the future" check; defaults to the clock.
+    cache : bool, optional
+        Read unchanged tables from, and write validated tables to,
+        ``path/.adherence-cache/`` (see :mod:`analytics.cache`). Default: tables of at
+        least 1 MiB (``ADHERENCE_CACHE=1``/``0`` in the environment: all/none); True
+        or False: all tables / none. The result is the same either way.
 
     Raises
     ------
@@ -97,24 +105,37 @@ def load(path: str | Path, *, catalog: Catalog | None = None,
     if not folder.is_dir():
         raise DataFileError(str(folder), "no such data folder")
     catalog = catalog or load_catalog()
+    how = cache_rules.mode(cache)
+    keys = _CacheKeys(folder, catalog, how) if how != "off" else None
 
-    raw_patients = read_table(folder, "patients", PATIENTS.column_names)
-    _require_columns(raw_patients, PATIENTS)
-    patients = validate_table(raw_patients, PATIENTS, now=now)
+    patients, patients_file, _ = _table(folder, PATIENTS, keys, now)
     timezones = dict(zip(patients.frame["patient_id"], patients.frame["timezone"], strict=True))
-    known = frozenset(patients.frame["patient_id"]) if raw_patients.file else None
+    known = frozenset(patients.frame["patient_id"]) if patients_file else None
 
-    results = {"patients": (raw_patients.file, patients)}
+    results = {"patients": (patients_file, patients)}
+    linked_already: set[str] = set()
     for spec in (PROGRAMS, SESSIONS, PAIN):
-        raw = read_table(folder, spec.name, spec.column_names)
-        _require_columns(raw, spec)
-        results[spec.name] = (raw.file, validate_table(raw, spec, timezones=timezones,
-                                                        known_patients=known, now=now))
+        validated, file, cached = _table(folder, spec, keys, now, timezones=timezones,
+                                         known_patients=known)
+        results[spec.name] = (file, validated)
+        if cached:
+            linked_already.add(spec.name)
 
     user_aliases, alias_rejects, alias_row = _user_aliases(folder, catalog, now)
     linker = Linker.from_catalog(catalog, user_aliases)
-    programs = apply_catalog_defaults(link_frame(results["programs"][1].frame, linker), catalog)
-    sessions = link_frame(results["sessions"][1].frame, linker)
+    for name in ("programs", "sessions"):
+        file, validated = results[name]
+        if name in linked_already:  # the cache holds it linked
+            continue
+        linked = link_frame(validated.frame, linker)
+        if name == "programs":
+            linked = apply_catalog_defaults(linked, catalog)
+        validated = replace(validated, frame=linked)
+        results[name] = (file, validated)
+        if keys is not None and file is not None:
+            keys.store(name, validated)
+    programs = results["programs"][1].frame
+    sessions = results["sessions"][1].frame
 
     reject_parts = [v.rejects for _, v in results.values() if not v.rejects.empty]
     if not alias_rejects.empty:
@@ -135,6 +156,94 @@ def load(path: str | Path, *, catalog: Catalog | None = None,
         fuzzy=_fuzzy({"programs": programs, "sessions": sessions}),
         catalog=catalog,
     )
+
+
+class _CacheKeys:
+    """Cache keys of one folder's tables (see :mod:`analytics.cache`)."""
+
+    def __init__(self, folder: Path, catalog: Catalog, how: str) -> None:
+        self.cache = TableCache(folder)
+        self.folder = folder
+        self.catalog = catalog
+        self.how = how
+        self.keys: dict[str, str] = {}
+        self._digests: dict[str, str] = {}
+
+    def _digest(self, name: str) -> str:
+        if name not in self._digests:
+            path = find_table_file(self.folder, name)
+            self._digests[name] = "" if path is None else path.name + ":" + file_digest(path)
+        return self._digests[name]
+
+    def key(self, name: str) -> str:
+        """The key of table ``name`` (its file, the patients file, and for linked tables
+        the catalog and the aliases file)."""
+        if name not in self.keys:
+            parts = [name, self._digest(name)]
+            if name != "patients":
+                parts.append(self._digest("patients"))
+            if name in ("programs", "sessions"):
+                parts += [catalog_digest(self.catalog), self._digest("aliases")]
+            self.keys[name] = TableCache.key(*parts)
+        return self.keys[name]
+
+    def wanted(self, name: str) -> bool:
+        """Whether table ``name`` is cached at all (see :func:`analytics.cache.wanted`)."""
+        try:
+            path = find_table_file(self.folder, name)
+        except DataFileError:
+            return False
+        return path is not None and cache_rules.wanted(path, self.how)
+
+    def fetch(self, name: str, now: pd.Timestamp | None) -> Validated | None:
+        if not self.wanted(name):
+            return None
+        try:
+            key = self.key(name)
+        except (OSError, DataFileError):  # reported by the normal reading path
+            return None
+        return self.cache.get(name, key, now)
+
+    def _unchanged(self, name: str) -> bool:
+        """Whether the files behind ``name``'s key still have the content hashed for it
+        (a file rewritten while it was being read is not cached)."""
+        involved = [name] + (["patients"] if name != "patients" else []) + (
+            ["aliases"] if name in ("programs", "sessions") else [])
+        for table in involved:
+            before = self._digests.get(table)
+            path = find_table_file(self.folder, table)
+            now = "" if path is None else path.name + ":" + file_digest(path)
+            if before is None or before != now:
+                return False
+        return True
+
+    def store(self, name: str, validated: Validated) -> None:
+        if not self.wanted(name):
+            return
+        with contextlib.suppress(OSError, DataFileError):
+            key = self.key(name)
+            if self._unchanged(name):
+                self.cache.put(name, key, validated)
+
+
+def _table(folder: Path, spec: Table, keys: _CacheKeys | None, now: pd.Timestamp | None,
+           **checks: object) -> tuple[Validated, str | None, bool]:
+    """Table ``spec`` validated (from the cache when unchanged), its file name, and
+    whether it came from the cache.
+
+    Linked tables (programs, sessions) are stored in the cache once linked, by
+    :func:`load`."""
+    path = find_table_file(folder, spec.name)
+    if path is not None and keys is not None:
+        cached = keys.fetch(spec.name, now)
+        if cached is not None:
+            return cached, path.name, True
+    raw = read_table(folder, spec.name, spec.column_names)
+    _require_columns(raw, spec)
+    validated = validate_table(raw, spec, now=now, **checks)  # type: ignore[arg-type]
+    if keys is not None and raw.file is not None and spec.name in ("patients", "pain"):
+        keys.store(spec.name, validated)
+    return validated, raw.file, False
 
 
 def _require_columns(raw: RawTable, spec: Table) -> None:

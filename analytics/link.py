@@ -151,13 +151,20 @@ class Linker:
 
 
 def link_frame(frame: pd.DataFrame, linker: Linker, column: str = "exercise") -> pd.DataFrame:
-    """Return ``frame`` with :data:`LINK_COLUMNS` added from ``frame[column]``."""
-    table = linker.link_names(frame[column])
+    """Return ``frame`` with :data:`LINK_COLUMNS` added from ``frame[column]``.
+
+    Each distinct name is linked once; the results are spread back to the rows with
+    integer codes (no per-row lookup)."""
     names = frame[column]
-    out = frame.copy()
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    table = linker.link_names(pd.Series(uniques, dtype=names.dtype))
+    out = frame.copy(deep=False)
     for c in LINK_COLUMNS:
-        out[c] = names.map(table[c]).astype(table[c].dtype) if len(table) else \
-            pd.Series(pd.NA, index=frame.index, dtype=table[c].dtype)
+        if len(table):
+            values = pd.api.extensions.take(table[c].array, codes, allow_fill=True)
+            out[c] = pd.Series(values, index=frame.index, dtype=table[c].dtype)
+        else:
+            out[c] = pd.Series(pd.NA, index=frame.index, dtype=table[c].dtype)
     return out
 
 

@@ -37,9 +37,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.io import RawTable
 from analytics.schema import PAIN_CONTEXTS, SET_TYPES, SYMPTOMS, Column, Table
+from analytics.vector import Distinct, map_distinct
 
 #: Largest plausible values; larger ones are rejected as typing errors.
 LIMITS: dict[str, float] = {
@@ -88,11 +90,18 @@ class Validated:
         One row per problem, columns :data:`REJECT_COLUMNS`.
     read : int
         Records read from the file.
+    instants : tuple
+        ``(latest, earliest_future)``: the latest parsed timestamp (UTC) that was not
+        "in the future" and the earliest one that was (``None`` when there is none).
+        Validating the same rows again gives the same result for any *now* with
+        ``latest <= now + FUTURE_TOLERANCE < earliest_future`` (used by
+        :mod:`analytics.cache`).
     """
 
     frame: pd.DataFrame
     rejects: pd.DataFrame
     read: int
+    instants: tuple[pd.Timestamp | None, pd.Timestamp | None] = (None, None)
 
     @property
     def rejected(self) -> int:
@@ -107,6 +116,20 @@ class _Collector:
         self.parts: list[pd.DataFrame] = []
         self.bad = pd.Series(False, index=raw.index)
         self._by_column: dict[str, pd.Series] = {}
+        self.latest: pd.Timestamp | None = None
+        self.earliest_future: pd.Timestamp | None = None
+
+    def instants(self, utc: pd.Series, future: pd.Series) -> None:
+        """Remember the latest present and earliest future instant of ``utc``."""
+        present = utc[~future & utc.notna()]
+        ahead = utc[future]
+        if len(present):
+            latest = present.max()
+            self.latest = latest if self.latest is None else max(self.latest, latest)
+        if len(ahead):
+            first = ahead.min()
+            self.earliest_future = first if self.earliest_future is None else min(
+                self.earliest_future, first)
 
     def add(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
         """Record ``reason`` for rows in ``mask``; one problem per cell is enough (the
@@ -231,6 +254,127 @@ def localize(naive: pd.Series, tz: str) -> pd.Series:
     return localized.dt.tz_convert("UTC")
 
 
+#: ``YYYY-MM-DDTHH:MM:SS`` (or a space for ``T``): byte positions of the digits.
+_ISO_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+_ISO_WIDTH = 19
+#: Years whose instants fit pandas' nanosecond timestamps with room for any time zone.
+_FAST_YEARS = (1680, 2260)
+
+
+def _arrow_chunks(text: pd.Series) -> list[pa.Array]:
+    """The cells of a ``string`` Series as Arrow string arrays, in order (no copy when
+    the Series is Arrow-backed)."""
+    arr = pa.array(text.array) if isinstance(text.dtype, pd.StringDtype) else None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array(text.astype("string").to_numpy(dtype=object, na_value=None),
+                       type=pa.large_string())
+    return list(arr.chunks) if isinstance(arr, pa.ChunkedArray) else [arr]
+
+
+def _fast_iso_naive(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse the plain ``YYYY-MM-DDTHH:MM:SS`` cells of ``text`` without pandas' general
+    ISO 8601 parser.
+
+    Returns ``(ok, nanoseconds)``: ``ok`` marks the cells written exactly in that form
+    (``T`` or a space between date and time) with a valid calendar date and time of day
+    (years 1680-2260); ``nanoseconds`` holds their naive value as int64 nanoseconds
+    since 1970-01-01 (0 elsewhere). Every other cell is left to
+    :func:`pandas.to_datetime`, which gives the same value for the cells parsed here.
+    """
+    oks, nanos = [], []
+    for chunk in _arrow_chunks(text):
+        ok, ns = _fast_iso_chunk(chunk)
+        oks.append(ok)
+        nanos.append(ns)
+    if not oks:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype="int64")
+    return np.concatenate(oks), np.concatenate(nanos)
+
+
+def _fast_iso_chunk(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fast_iso_naive` for one Arrow string array."""
+    n = len(arr)
+    ok = np.zeros(n, dtype=bool)
+    nanos = np.zeros(n, dtype="int64")
+    if n == 0 or arr.null_count == n:
+        return ok, nanos
+    offsets_type = "int64" if pa.types.is_large_string(arr.type) else "int32"
+    offsets = np.frombuffer(arr.buffers()[1], dtype=offsets_type)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    fits = np.diff(offsets) == _ISO_WIDTH
+    if arr.null_count:
+        fits &= np.asarray(arr.is_valid())
+    cand = np.flatnonzero(fits)
+    m = len(cand)
+    if m == 0:
+        return ok, nanos
+    starts = offsets[cand].astype("int64")
+    if starts[-1] - starts[0] == _ISO_WIDTH * (m - 1) and (np.diff(starts) == _ISO_WIDTH).all():
+        block = data[starts[0]:starts[0] + _ISO_WIDTH * m].reshape(m, _ISO_WIDTH)
+
+        def char(j: int) -> np.ndarray:
+            return block[:, j]
+    else:
+        def char(j: int) -> np.ndarray:
+            return data[starts + j]
+
+    shape = (char(4) == 45) & (char(7) == 45)  # "-"
+    shape &= (char(10) == 84) | (char(10) == 32)  # "T" or " "
+    shape &= (char(13) == 58) & (char(16) == 58)  # ":"
+    digit: dict[int, np.ndarray] = {}
+    for j in _ISO_DIGITS:
+        d = char(int(j)) - np.uint8(48)  # wraps around below "0": not a digit
+        shape &= d <= 9
+        digit[int(j)] = d.astype("int32")
+
+    def number(*positions: int) -> np.ndarray:
+        value = np.zeros(m, dtype="int32")
+        for j in positions:
+            value = value * 10 + digit[j]
+        return value.astype("int64")
+
+    year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
+    hour, minute, second = number(11, 12), number(14, 15), number(17, 18)
+    good = (shape & (year >= _FAST_YEARS[0]) & (year <= _FAST_YEARS[1]) & (month >= 1)
+            & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60))
+    months = np.where(good, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    days_in_month = ((months + 1).astype("datetime64[D]") - first).astype("int64")
+    good &= day <= days_in_month
+    days = first.astype("int64") + day - 1
+    seconds = days * 86_400 + hour * 3600 + minute * 60 + second
+    ok[cand] = good
+    nanos[cand] = np.where(good, seconds * 1_000_000_000, 0)
+    return ok, nanos
+
+
+def _parse_naive(text: pd.Series, fast: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> pd.Series:
+    """``pd.to_datetime(text, format="ISO8601", errors="coerce")`` as naive
+    ``datetime64[ns]``, with plain ``YYYY-MM-DDTHH:MM:SS`` cells parsed in bulk
+    (``fast``: :func:`_fast_iso_naive` of ``text`` when already known)."""
+    ok, nanos = _fast_iso_naive(text) if fast is None else fast
+    values = nanos.view("datetime64[ns]")
+    values[~ok] = np.datetime64("NaT")
+    rest = ~ok & text.notna().to_numpy(dtype=bool)
+    if rest.any():
+        parsed = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
+        values[rest] = parsed.astype("datetime64[ns]").to_numpy()
+    return pd.Series(values, index=text.index, dtype="datetime64[ns]")
+
+
+def _by_zone(tz_names: pd.Series, rows: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """``(zone, positions)`` for the rows in ``rows`` (a bool mask), per distinct zone."""
+    codes, zones = pd.factorize(tz_names, use_na_sentinel=True)
+    codes = np.where(rows, codes, -1)
+    out = []
+    for k, zone in enumerate(zones):
+        positions = np.flatnonzero(codes == k)
+        if len(positions):
+            out.append((str(zone), positions))
+    return out
+
+
 def parse_timestamps(series: pd.Series, tz_names: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse ISO 8601 timestamps read in each row's time zone.
 
@@ -238,7 +382,8 @@ def parse_timestamps(series: pd.Series, tz_names: pd.Series) -> tuple[pd.Series,
     or blank) and ``bad`` marks unparseable or impossible values.
     """
     index = series.index
-    utc = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    nat = np.datetime64("NaT", "ns")
+    utc_values = np.full(len(series), nat, dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(series):
         if getattr(series.dt, "tz", None) is not None:
             return series.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), \
@@ -248,28 +393,39 @@ def parse_timestamps(series: pd.Series, tz_names: pd.Series) -> tuple[pd.Series,
         bad = pd.Series(False, index=index)
     else:
         text = as_text(series)
-        aware = text.str.contains(_AWARE, na=False)
-        naive_values = pd.to_datetime(text.where(~aware), format="ISO8601", errors="coerce")
-        naive_values = naive_values.astype("datetime64[ns]")
+        ok, nanos = _fast_iso_naive(text)
+        # A plain YYYY-MM-DDTHH:MM:SS cell carries no offset: only test the others.
+        maybe = ~ok & text.notna().to_numpy(dtype=bool)
+        aware = pd.Series(False, index=index)
+        if maybe.any():
+            found = text[maybe].str.contains(_AWARE.pattern, regex=True, na=False)
+            aware[maybe] = found.to_numpy(dtype=bool)
+        if aware.any():
+            naive_values = _parse_naive(text.where(~aware))
+        else:
+            naive_values = _parse_naive(text, (ok, nanos))
         if aware.any():
             aware_values = pd.to_datetime(text[aware], format="ISO8601", errors="coerce",
                                           utc=True)
-            utc.loc[aware] = aware_values.astype("datetime64[ns, UTC]")
+            utc_values[aware.to_numpy()] = aware_values.astype(
+                "datetime64[ns, UTC]").dt.tz_localize(None).to_numpy()
         bad = text.notna() & naive_values.isna() & ~aware
-        bad = bad | (aware & utc.isna())
-    todo = ~aware & naive_values.notna()
-    for tz, idx in tz_names[todo].groupby(tz_names[todo], sort=False).groups.items():
-        utc.loc[idx] = localize(naive_values.loc[idx], str(tz)).astype("datetime64[ns, UTC]")
+        bad = bad | (aware & pd.Series(np.isnat(utc_values), index=index))
+    todo = (~aware & naive_values.notna()).to_numpy(dtype=bool)
+    for tz, pos in _by_zone(tz_names, todo):
+        part = naive_values.iloc[pos]
+        utc_values[pos] = localize(part, tz).dt.tz_localize(None).to_numpy()
+    utc = pd.Series(utc_values, index=index).dt.tz_localize("UTC")
     return utc, bad
 
 
 def to_local(utc: pd.Series, tz_names: pd.Series) -> pd.Series:
     """UTC instants -> naive local wall-clock times in each row's time zone."""
-    local = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[ns]")
-    ok = utc.notna()
-    for tz, idx in tz_names[ok].groupby(tz_names[ok], sort=False).groups.items():
-        local.loc[idx] = utc.loc[idx].dt.tz_convert(str(tz)).dt.tz_localize(None)
-    return local
+    local = np.full(len(utc), np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
+    ok = utc.notna().to_numpy(dtype=bool)
+    for tz, pos in _by_zone(tz_names, ok):
+        local[pos] = utc.iloc[pos].dt.tz_convert(tz).dt.tz_localize(None).to_numpy()
+    return pd.Series(local, index=utc.index, dtype="datetime64[ns]")
 
 
 def _valid_zone(name: str) -> bool:
@@ -312,8 +468,9 @@ def validate_table(
     col = _Collector(df)
     tz_names = pd.Series("UTC", index=df.index, dtype="string")
     if "patient_id" in df.columns and timezones:
-        ids = as_text(df["patient_id"])
-        tz_names = ids.map(dict(timezones)).fillna("UTC").astype("string")
+        ids = Distinct(df["patient_id"])
+        zones = dict(timezones)
+        tz_names = ids.expand(as_text(ids.values).map(zones).fillna("UTC").astype("category"))
 
     for column in spec.columns:
         _parse_column(column, df, out, col, raw, tz_names, known_patients, now)
@@ -329,8 +486,9 @@ def validate_table(
     _duplicates(spec, out, col)
 
     rejects = _rejects_frame(raw, col)
-    frame = out[~col.bad].reset_index(drop=True)
-    return Validated(frame, rejects, raw.read)
+    frame = out[~col.bad] if col.bad.any() else out
+    frame = frame.reset_index(drop=True)
+    return Validated(frame, rejects, raw.read, (col.latest, col.earliest_future))
 
 
 def _parse_column(
@@ -346,16 +504,22 @@ def _parse_column(
     name, kind = column.name, column.kind
     series = df[name]
     if kind in ("id", "text"):
-        values = as_text(series)
         if kind == "id" and pd.api.types.is_float_dtype(series):
             # Parquet/xlsx ids read as floats (e.g. 7.0) mean "7".
-            values = series.map(lambda v: _show(int(v)) if v == v else None).astype("string")
+            values = map_distinct(series, lambda v: _show(int(v)) if v == v else None,
+                                  dtype="string")
+            distinct = Distinct(values)
+        else:
+            distinct = Distinct(series)
+            values = distinct.expand(as_text(distinct.values))
         out[name] = values
         if column.required:
             col.add(values.isna(), name, f"{name} is empty")
         if name == "patient_id" and known_patients is not None:
-            unknown = values.notna() & ~values.isin(known_patients)
-            col.add(unknown, name, "unknown patient (not in the patients table)")
+            known = as_text(distinct.values) if distinct.codes is not None else values
+            unknown = known.notna() & ~known.isin(known_patients)
+            col.add(distinct.expand(unknown) if distinct.codes is not None else unknown, name,
+                    "unknown patient (not in the patients table)")
         return
     if kind in ("int", "number", "rating"):
         values, bad = parse_number(series, raw.decimal_comma)
@@ -402,7 +566,9 @@ def _parse_column(
         col.add(bad, name, f"{name} is not a valid date and time (use ISO 8601, "
                            "e.g. 2025-03-01T08:30)")
         col.add(values_missing(utc, bad) & column.required, name, f"{name} is empty")
-        col.add(utc > now + FUTURE_TOLERANCE, name, f"{name} is in the future")
+        future = (utc > now + FUTURE_TOLERANCE).fillna(False).astype(bool)
+        col.instants(utc, future)
+        col.add(future, name, f"{name} is in the future")
         col.add(utc < EARLIEST.tz_localize("UTC"), name, f"{name} is before {EARLIEST.date()}")
         local = to_local(utc, tz_names)
         out[name] = local
@@ -417,7 +583,9 @@ def _parse_column(
         out[name] = text.fillna("UTC")
         return
     if kind in ("context", "side", "set_type"):
-        words = _canon_word(series)
+        # Computed once per distinct cell, then spread back to the rows.
+        distinct = Distinct(series)
+        words = _canon_word(distinct.values)
         if kind == "context":
             mapped = words.where(words.isin(PAIN_CONTEXTS)).fillna(
                 words.map({"before": "before_session", "after": "after_session"}))
@@ -428,16 +596,17 @@ def _parse_column(
         else:
             mapped = words.map(_SET_TYPE_WORDS)
             allowed, default = SET_TYPES, "normal"
-        col.add(words.notna() & mapped.isna(), name,
+        col.add(distinct.expand(words.notna() & mapped.isna()), name,
                 f"{name} must be one of: {', '.join(allowed)}")
         mapped = mapped.astype("string")
-        out[name] = mapped.fillna(default) if default is not None else mapped
+        out[name] = distinct.expand(mapped.fillna(default) if default is not None else mapped)
         return
     if kind == "symptoms":
-        text = as_text(series).str.lower()
+        distinct = Distinct(series)
+        text = as_text(distinct.values).str.lower()
         parsed = {v: _parse_symptoms(v) for v in text.dropna().unique()}
-        normal = text.map({k: v[0] for k, v in parsed.items()})
-        problem = text.map({k: v[1] for k, v in parsed.items()})
+        normal = distinct.expand(text.map({k: v[0] for k, v in parsed.items()}))
+        problem = distinct.expand(text.map({k: v[1] for k, v in parsed.items()}))
         col.add(problem.notna(), name, problem)
         out[name] = normal.astype("string")
         return
@@ -477,6 +646,13 @@ def _cross_checks(spec: Table, out: pd.DataFrame, col: _Collector, ok: pd.Series
                 "duplicate patient_id (first on line " + first.astype("string") + ")")
 
 
+def _int_codes(values: pd.Series) -> np.ndarray:
+    """uint64 codes with equal codes for equal values (a timestamp's own nanoseconds)."""
+    if values.dtype == "datetime64[ns]":
+        return values.to_numpy().view("int64").astype("uint64")
+    return pd.factorize(values, use_na_sentinel=True)[0].astype("int64").astype("uint64")
+
+
 def _duplicates(spec: Table, out: pd.DataFrame, col: _Collector) -> None:
     if spec.name == "patients":
         return
@@ -484,12 +660,27 @@ def _duplicates(spec: Table, out: pd.DataFrame, col: _Collector) -> None:
     if not keep.any():
         return
     subset = [c for c in spec.column_names if c in out.columns]
-    rows = out.loc[keep, subset]
+    kept = keep.to_numpy(dtype=bool)
+    if kept.sum() > 10_000 and len(subset) > 2:
+        # Equal rows share their first two contract columns (patient and time for the
+        # timestamped tables): hash every column only for rows whose first two collide
+        # (a collision of the cheap key only makes a row a candidate).
+        key = np.zeros(int(kept.sum()), dtype="uint64")
+        for c in subset[:2]:
+            key = key * np.uint64(0x9E3779B97F4A7C15) + _int_codes(out[c][kept])
+        ordered = np.sort(key)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if len(repeated) == 0:
+            return
+        maybe = np.isin(key, np.unique(repeated))
+        rows = out.iloc[np.flatnonzero(kept)[maybe]][subset]
+    else:
+        rows = out.loc[keep, subset]
     hashes = pd.util.hash_pandas_object(rows, index=False)
     dup = hashes.duplicated(keep="first")
     if not dup.any():
         return
-    first_line = out.loc[keep, "line"].groupby(hashes.to_numpy()).transform("first")
+    first_line = out.loc[rows.index, "line"].groupby(hashes.to_numpy()).transform("first")
     mask = pd.Series(False, index=out.index)
     mask.loc[dup.index] = dup.to_numpy()
     reason = pd.Series("", index=out.index, dtype="string")

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
+from analytics.vector import sort_frame
 
 
 def daily_adherence(calendar: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
@@ -101,7 +102,7 @@ def weekly_adherence(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     out["complete_sessions_pct"] = _pct(out["done_complete"], out["prescribed"])
     out["below_threshold"] = (out["adherence_pct"] < settings.adherence_threshold_pct).fillna(
         False).astype(bool)
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+    return sort_frame(out, keys).reset_index(drop=True)
 
 
 def _pct(done: pd.Series, prescribed: pd.Series) -> pd.Series:
@@ -146,7 +147,7 @@ def streaks(daily: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
         ``last_session_day`` (local day of the last counted session, null if none),
         ``days_since_last_session`` (int days from it to the period end, null if none).
     """
-    d = daily.sort_values(["patient_id", "day"], kind="stable")
+    d = sort_frame(daily, ["patient_id", "day"])
     active = d["counted"] > 0
     new_patient = (d["patient_id"] != d["patient_id"].shift()).fillna(True).astype(bool)
     # A run breaks on a patient change or a day without a counted session.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.settings import Settings
+from analytics.vector import sort_frame
 
 ALERT_COLUMNS: tuple[str, ...] = ("patient_id", "kind", "severity", "date", "message")
 SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
@@ -44,7 +45,7 @@ def _runs(flag: pd.Series, patient: pd.Series) -> tuple[pd.Series, pd.Series]:
 def no_activity_alerts(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """``no_activity`` alerts from :func:`analytics.metrics.adherence.daily_adherence`."""
     n = settings.no_activity_days
-    d = daily.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
+    d = sort_frame(daily, ["patient_id", "day"]).reset_index(drop=True)
     idle = (d["prescribed"] > 0) & (d["counted"] == 0)
     run_id, pos = _runs(idle, d["patient_id"])
     d = d.assign(run_id=run_id, pos=pos)
@@ -111,5 +112,5 @@ def combine_alerts(*tables: pd.DataFrame) -> pd.DataFrame:
     out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
     rank = out["severity"].map(SEVERITY_ORDER).astype("int64")
     return (out.assign(_rank=rank)
-            .sort_values(["patient_id", "_rank", "date", "kind"], kind="stable")
+            .pipe(sort_frame, ["patient_id", "_rank", "date", "kind"])
             .drop(columns="_rank").reset_index(drop=True))

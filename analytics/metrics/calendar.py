@@ -18,13 +18,20 @@ import numpy as np
 import pandas as pd
 
 from analytics.names import normalize_name
+from analytics.vector import map_distinct, sort_frame
 
 
 def exercise_key(frame: pd.DataFrame) -> pd.Series:
     """The key that matches logged rows to programs: the catalog id when linked, else
     ``"?" + normalised name`` (so an unlinked program can still be matched by name)."""
-    fallback = "?" + frame["exercise"].map(normalize_name).astype("string")
-    return frame["exercise_id"].astype("string").fillna(fallback)
+    ids = frame["exercise_id"].astype("string")
+    need = ids.isna()
+    if not need.any():
+        return ids
+    # Normalise each distinct unlinked name once, not once per row.
+    names = frame["exercise"].where(need)
+    fallback = "?" + map_distinct(names, normalize_name, dtype="string")
+    return ids.fillna(fallback)
 
 
 def as_of_date(sessions: pd.DataFrame, pain: pd.DataFrame,
@@ -95,12 +102,18 @@ def active_programs(programs: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFra
         periods[["patient_id", "period_start", "period_end"]], on="patient_id")
     p["from"] = p[["start_date", "period_start"]].max(axis=1)
     p["until"] = p["end_date"].fillna(p["period_end"]).clip(upper=p["period_end"])
-    out = _expand_days(p, "from", "until")
+    # Only the output columns are repeated once per day (not the programs' text columns).
+    keep = [c for c in cols if c != "day"] + ["from", "until"]
+    out = _expand_days(p[keep], "from", "until")
     return out[cols]
 
 
-def prescribed_days(programs: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
+def prescribed_days(programs: pd.DataFrame, periods: pd.DataFrame,
+                    active: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per patient and local day of the period.
+
+    ``active`` is :func:`active_programs` of the same arguments when already computed
+    (it is then not computed again).
 
     Returns
     -------
@@ -121,7 +134,8 @@ def prescribed_days(programs: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFra
             "n_active": pd.Series([], dtype="int64"),
         })
     cal = _expand_days(periods, "period_start", "period_end")[["patient_id", "day"]]
-    active = active_programs(programs, periods)
+    if active is None:
+        active = active_programs(programs, periods)
     if not active.empty:
         per_day = active.groupby(["patient_id", "day"], sort=False).agg(
             prescribed=("times_per_day", "max"), days_per_week=("days_per_week", "max"),
@@ -132,6 +146,5 @@ def prescribed_days(programs: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFra
             cal[column] = default
         cal[column] = cal[column].fillna(default).astype("int64")
     cal["week_start"] = cal["day"] - pd.to_timedelta(cal["day"].dt.day_of_week, unit="D")
-    return cal[["patient_id", "day", "week_start", "prescribed", "days_per_week",
-                "n_active"]].sort_values(["patient_id", "day"], kind="stable"
-                                         ).reset_index(drop=True)
+    return sort_frame(cal[["patient_id", "day", "week_start", "prescribed", "days_per_week",
+                           "n_active"]], ["patient_id", "day"]).reset_index(drop=True)

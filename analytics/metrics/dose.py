@@ -23,6 +23,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.vector import (
+    first_positions,
+    group_ids,
+    joint_keys,
+    sort_order,
+    sorted_runs,
+)
+
 DOSE_COLUMNS = ("patient_id", "session_id", "day", "exercise_id", "key", "reps_done",
                 "reps_prescribed", "dose_pct", "dose_pct_uncapped", "hold_s_mean",
                 "hold_s_prescribed", "hold_fidelity")
@@ -51,17 +59,24 @@ def prescription_per_day(active: pd.DataFrame) -> pd.DataFrame:
         reps). Where several programs prescribe the exercise that day, the row with the
         largest ``reps_prescribed`` (then ``hold_s``) is kept.
     """
+    a, winners = _prescription_rows(active)
+    return a.take(winners).reset_index(drop=True)
+
+
+def _prescription_rows(active: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The prescription columns of every active row, and the positions of the rows
+    :func:`prescription_per_day` keeps, in its (sorted) order."""
     cols = ["patient_id", "day", "key", "exercise_id", "sets", "reps", "hold_s"]
-    a = active[cols].copy()
+    a = active[cols]  # copy-on-write: the columns set below never touch ``active``
     a["sets"] = a["sets"].astype("Int64")
     a["reps"] = a["reps"].astype("Int64")
     a["hold_s"] = a["hold_s"].astype("float64")
     reps = a["reps"].where((a["reps"] > 0).fillna(False))
     a["reps_prescribed"] = (reps * a["sets"].fillna(1)).astype("Int64")
-    a = a.sort_values(["patient_id", "day", "key", "reps_prescribed", "hold_s"],
-                      ascending=[True, True, True, False, False], na_position="last",
-                      kind="stable")
-    return a.drop_duplicates(["patient_id", "day", "key"], keep="first").reset_index(drop=True)
+    a = a.reset_index(drop=True)
+    order, first = sorted_runs(a, ["patient_id", "day", "key", "reps_prescribed", "hold_s"],
+                               [True, True, True, False, False], 3)
+    return a, order[first]
 
 
 def session_dose(rows: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
@@ -93,17 +108,35 @@ def session_dose(rows: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
     """
     if rows.empty or active.empty:
         return _empty(DOSE_COLUMNS)
-    presc = prescription_per_day(active)
+    table, winners = _prescription_rows(active)
+    presc = table[["patient_id", "day", "key"]].take(winners).reset_index(drop=True)
     r = rows[["patient_id", "session_id", "session_day", "key", "sets", "reps", "hold_s"]]
     r = r.assign(reps_x_sets=(r["reps"].astype("Int64") * r["sets"].astype("Int64").fillna(1)),
                  hold_s=r["hold_s"].astype("float64"))
-    per = (r.groupby(["patient_id", "session_id", "session_day", "key"], sort=False)
-           .agg(reps_sum=("reps_x_sets", "sum"), reps_n=("reps_x_sets", "count"),
-                hold_s_mean=("hold_s", "mean"))
-           .reset_index())
+    keys = ["patient_id", "session_id", "session_day", "key"]
+    # Grouped on one integer group number (same groups and order as grouping on the
+    # four keys with sort=False), then the keys are taken from each group's first row.
+    ids, n_groups = group_ids(r, keys)
+    kept = ids >= 0
+    stats = (r.loc[kept, ["reps_x_sets", "hold_s"]].groupby(ids[kept], sort=True)
+             .agg(reps_sum=("reps_x_sets", "sum"), reps_n=("reps_x_sets", "count"),
+                  hold_s_mean=("hold_s", "mean")))
+    per = r[keys].iloc[first_positions(ids, n_groups)].reset_index(drop=True)
+    for c in ("reps_sum", "reps_n", "hold_s_mean"):
+        per[c] = stats[c].array
     per["reps_done"] = per["reps_sum"].astype("Int64").where(per["reps_n"] > 0)
-    out = per.merge(presc.rename(columns={"day": "session_day"}),
-                    on=["patient_id", "session_day", "key"], how="inner")
+    # Inner join on (patient, day, key), unique in ``presc``: integer keys and a lookup.
+    per_key, presc_key = joint_keys(per, presc, ["patient_id", "session_day", "key"],
+                                    ["patient_id", "day", "key"])
+    position = pd.Index(presc_key).get_indexer(per_key)
+    # The kept rows in the output order (patient, session, key; one row each), taken once.
+    order = sort_order(per[["patient_id", "session_id", "key"]],
+                       ["patient_id", "session_id", "key"])
+    order = order[position[order] >= 0]
+    out = per.take(order).reset_index(drop=True)
+    matched = table.drop(columns=["patient_id", "day", "key"]).iloc[winners[position[order]]]
+    for c in matched.columns:
+        out[c] = matched[c].array
     out = out.rename(columns={"session_day": "day", "hold_s": "hold_s_prescribed"})
     out["reps_done"] = out["reps_done"].astype("Int64")
     done = out["reps_done"].astype("float64")
@@ -112,8 +145,7 @@ def session_dose(rows: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
     out["dose_pct"] = out["dose_pct_uncapped"].clip(upper=100.0)
     target = out["hold_s_prescribed"].where(out["hold_s_prescribed"] > 0)  # NaN -> NaN
     out["hold_fidelity"] = (out["hold_s_mean"] / target).astype("float64")
-    out = out.sort_values(["patient_id", "session_id", "key"], kind="stable")
-    return out[list(DOSE_COLUMNS)].reset_index(drop=True)
+    return out[list(DOSE_COLUMNS)]
 
 
 def dose_by_exercise(dose: pd.DataFrame) -> pd.DataFrame:

@@ -17,8 +17,18 @@ Definitions (product definitions):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
+
+from analytics.vector import (
+    first_of_runs,
+    first_positions,
+    group_ids,
+    joint_keys,
+    sorted_group_ids,
+)
 
 DAILY_COLUMNS = ("patient_id", "exercise_id", "key", "day", "hold_s_best", "hold_s_mean",
                  "target_s", "pct_of_target")
@@ -48,22 +58,34 @@ def theil_sen_slope(x: np.ndarray, y: np.ndarray) -> float:
     """
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
-    i, j = np.triu_indices(len(x), k=1)
+    i, j = _pairs(len(x))
     dx = x[j] - x[i]
     keep = dx != 0
+    if keep.all():
+        return float(np.median((y[j] - y[i]) / dx)) if len(dx) else float("nan")
     if not keep.any():
         return float("nan")
     return float(np.median((y[j] - y[i])[keep] / dx[keep]))
 
 
-def _slopes(daily: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """Theil-Sen slope (seconds per day) of ``hold_s_best`` vs day for each group."""
+@functools.lru_cache(maxsize=512)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.triu_indices(n, k=1)`` (cached: groups of the same size share it)."""
+    i, j = np.triu_indices(n, k=1)
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
+
+
+def _slopes(daily: pd.DataFrame, group: np.ndarray) -> np.ndarray:
+    """Theil-Sen slope (seconds per day) of ``hold_s_best`` vs day for each group
+    (``group``: 0, 1, ... per row, the rows of a group next to each other)."""
     x = ((daily["day"] - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy("float64")
     y = daily["hold_s_best"].to_numpy("float64")
-    groups = daily.groupby(keys, sort=True).indices
-    values = {k: theil_sen_slope(x[idx], y[idx]) for k, idx in groups.items()}
-    index = pd.MultiIndex.from_tuples(list(values), names=keys)
-    return pd.Series(list(values.values()), index=index, dtype="float64")
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    bounds = np.append(np.searchsorted(group, np.arange(n_groups)), len(group))
+    return np.array([theil_sen_slope(x[a:b], y[a:b])
+                     for a, b in zip(bounds[:-1], bounds[1:], strict=True)], dtype="float64")
 
 
 def hold_progression(rows: pd.DataFrame,
@@ -102,48 +124,81 @@ def hold_progression(rows: pd.DataFrame,
     """
     if rows.empty or active.empty:
         return _empty(DAILY_COLUMNS), _empty(SUMMARY_COLUMNS)
-    presc = (active.assign(hold_s=active["hold_s"].astype("float64"))
-             .groupby(["patient_id", "day", "key"], sort=False)
-             .agg(exercise_id=("exercise_id", "first"), target_s=("hold_s", "max"))
-             .reset_index())
+    # Only rows with a positive hold can give a positive target: the others are left out
+    # before grouping (a key's rows share one exercise_id, so "first" is unchanged).
+    holds = active.loc[(active["hold_s"].astype("float64") > 0).fillna(False).to_numpy(
+        dtype=bool), ["patient_id", "day", "key", "exercise_id", "hold_s"]]
+    # groupby(["patient_id", "day", "key"], sort=False) on integer group numbers.
+    gid, n_presc = group_ids(holds, ["patient_id", "day", "key"])
+    kept = gid >= 0
+    presc = holds[["patient_id", "day", "key"]].iloc[first_positions(gid, n_presc)]
+    presc = presc.reset_index(drop=True)
+    presc["exercise_id"] = holds["exercise_id"].array.take(first_positions(gid, n_presc))
+    presc["target_s"] = (holds["hold_s"].astype("float64")[kept]
+                         .groupby(gid[kept], sort=True).max().to_numpy())
     presc = presc[(presc["target_s"] > 0).fillna(False)]
 
     logged = rows.loc[rows["hold_s"].notna(), ["patient_id", "session_day", "key", "hold_s"]]
-    logged = logged.rename(columns={"session_day": "day"}).merge(
-        presc, on=["patient_id", "day", "key"], how="inner")
+    logged = logged.rename(columns={"session_day": "day"}).reset_index(drop=True)
+    # Inner join with the prescriptions, unique per (patient, day, key): integer keys.
+    logged_key, presc_key = joint_keys(logged, presc, ["patient_id", "day", "key"],
+                                       ["patient_id", "day", "key"])
+    position = pd.Index(presc_key).get_indexer(logged_key)
+    found = position >= 0
+    logged = logged[found].reset_index(drop=True)
+    logged["exercise_id"] = presc["exercise_id"].array.take(position[found])
+    logged["target_s"] = presc["target_s"].to_numpy()[position[found]]
     if logged.empty:
         return _empty(DAILY_COLUMNS), _empty(SUMMARY_COLUMNS)
     logged["hold_s"] = logged["hold_s"].astype("float64")
 
+    # Grouped on integer group numbers in sorted key order (the same groups and order as
+    # grouping on the keys with sort=True); keys, exercise id and target are constant in
+    # a group and taken from its first row.
     day_keys = ["patient_id", "key", "day"]
-    daily = (logged.groupby(day_keys, sort=True)
-             .agg(exercise_id=("exercise_id", "first"), hold_s_best=("hold_s", "max"),
-                  hold_s_mean=("hold_s", "mean"), target_s=("target_s", "first"))
-             .reset_index())
-    daily["target_s"] = daily["target_s"].astype("float64")
+    ids, n_groups = sorted_group_ids(logged, day_keys)
+    kept = ids >= 0
+    stats = logged.loc[kept, ["hold_s"]].groupby(ids[kept], sort=True)["hold_s"].agg(
+        ["max", "mean"])
+    firsts = first_positions(ids, n_groups)
+    daily = logged[day_keys].iloc[firsts].reset_index(drop=True)
+    daily["exercise_id"] = logged["exercise_id"].array.take(firsts)
+    daily["hold_s_best"] = stats["max"].to_numpy()
+    daily["hold_s_mean"] = stats["mean"].to_numpy()
+    daily["target_s"] = logged["target_s"].to_numpy()[firsts].astype("float64")
     daily["pct_of_target"] = 100.0 * daily["hold_s_best"] / daily["target_s"]
     daily = daily[list(DAILY_COLUMNS)]
 
     keys = ["patient_id", "key"]
-    g = daily.groupby(keys, sort=True)
+    # ``daily`` is sorted by patient and key: each group is one run of rows.
+    group = np.cumsum(first_of_runs(daily, keys)) - 1
+    g = daily.groupby(group, sort=True)
     rank = g.cumcount()
     n = g["day"].transform("size")
     best = daily["hold_s_best"]
     is_pb = best == g["hold_s_best"].transform("max")
     reached = best >= daily["target_s"]
-    helper = daily[keys].assign(
-        first7=best.where(rank < WINDOW_DAYS), last7=best.where(rank >= n - WINDOW_DAYS),
-        pb_day=daily["day"].where(is_pb), reached_day=daily["day"].where(reached))
-    summary = (helper.groupby(keys, sort=True)
+    helper = pd.DataFrame({
+        "first7": best.where(rank < WINDOW_DAYS), "last7": best.where(rank >= n - WINDOW_DAYS),
+        "pb_day": daily["day"].where(is_pb), "reached_day": daily["day"].where(reached)})
+    summary = (helper.groupby(group, sort=True)
                .agg(n_days=("first7", "size"), first7_mean_s=("first7", "mean"),
                     last7_mean_s=("last7", "mean"), personal_best_day=("pb_day", "min"),
                     target_reached_day=("reached_day", "min")))
-    summary["exercise_id"] = g["exercise_id"].first()
-    summary["personal_best_s"] = g["hold_s_best"].max()
-    summary["slope_s_per_week"] = _slopes(daily, keys) * 7.0
+    starts = np.flatnonzero(first_of_runs(daily, keys))
+    summary.index = pd.MultiIndex.from_frame(daily[keys].iloc[starts])
+    summary["exercise_id"] = g["exercise_id"].first().array
+    summary["personal_best_s"] = g["hold_s_best"].max().to_numpy()
+    summary["slope_s_per_week"] = _slopes(daily, group) * 7.0
 
-    latest = presc.sort_values(["patient_id", "key", "day"], kind="stable").drop_duplicates(
-        keys, keep="last").set_index(keys)["target_s"].astype("float64")
+    # The target on each (patient, key)'s latest prescribed day (days are unique in a
+    # group): the last row of each group once sorted by group and day.
+    pk, n_pk = sorted_group_ids(presc, keys)
+    day = presc["day"].to_numpy(dtype="datetime64[ns]").view("int64")
+    order = np.lexsort((day, pk))
+    order = order[pk[order] >= 0]
+    last = order[np.append(pk[order][1:] != pk[order][:-1], True)] if len(order) else order
+    latest = presc.iloc[last].set_index(keys)["target_s"].astype("float64")
     summary["target_s"] = latest.reindex(summary.index)
     summary["pct_of_target_last7"] = 100.0 * summary["last7_mean_s"] / summary["target_s"]
     summary["n_days"] = summary["n_days"].astype("int64")

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
+from analytics.vector import sort_frame
 
 #: Calendar days in the rolling mean of daily means (``rolling_7d_mean``).
 ROLLING_DAYS = 7
@@ -79,7 +80,7 @@ def _sorted_reports(pain: pd.DataFrame) -> pd.DataFrame:
     ``datetime64[ns]``, so that results never depend on the input row order."""
     keys = [c for c in ("patient_id", "reported_at_utc", "reported_at", "line", "pain")
             if c in pain.columns]
-    out = pain.sort_values(keys, kind="stable").reset_index(drop=True)
+    out = sort_frame(pain, keys).reset_index(drop=True)
     out["patient_id"] = out["patient_id"].astype("string")
     out["local_day"] = out["local_day"].astype("datetime64[ns]")
     out["pain"] = out["pain"].astype("float64")

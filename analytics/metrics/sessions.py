@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analytics.metrics.calendar import exercise_key
 from analytics.settings import Settings
+from analytics.vector import first_positions, group_ids, joint_keys, sort_frame
 
 SESSION_COLUMNS = ("patient_id", "session_id", "day", "start_local", "start_utc", "end_utc",
                    "n_rows", "n_exercises", "n_prescribed_done", "n_active", "counted",
@@ -24,8 +26,8 @@ def assign_sessions(sessions: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Return the logged rows sorted by patient and time with ``session_id`` (int,
     unique in the dataset), ``session_day`` (local day of the session's first row) and
     ``key`` (exercise key) added."""
-    rows = sessions.assign(key=exercise_key(sessions)).sort_values(
-        ["patient_id", "performed_at_utc", "line"], kind="stable").reset_index(drop=True)
+    rows = sort_frame(sessions.assign(key=exercise_key(sessions)),
+                      ["patient_id", "performed_at_utc", "line"]).reset_index(drop=True)
     new_patient = (rows["patient_id"] != rows["patient_id"].shift()).fillna(True).astype(bool)
     gap = rows["performed_at_utc"].diff() > pd.Timedelta(minutes=settings.session_gap_min)
     rows["session_id"] = (new_patient | gap).cumsum().astype("int64") - 1
@@ -63,19 +65,26 @@ def session_table(rows: pd.DataFrame, active: pd.DataFrame,
                         start_utc=("performed_at_utc", "first"),
                         end_utc=("performed_at_utc", "last"), n_rows=("line", "size"),
                         n_exercises=("key", "nunique")).reset_index()
-    done = rows[["session_id", "patient_id", "session_day", "key"]].drop_duplicates()
+    done_cols = ["session_id", "patient_id", "session_day", "key"]
+    ids, n_groups = group_ids(rows, done_cols)
+    done = rows[done_cols].iloc[first_positions(ids, n_groups)]
     if not active.empty:
-        matched = done.merge(active[["patient_id", "day", "key"]].drop_duplicates(),
-                             left_on=["patient_id", "session_day", "key"],
-                             right_on=["patient_id", "day", "key"])
-        n_done = matched.groupby("session_id").size()
+        # The distinct exercises of each session that are prescribed on its day: an
+        # integer-key membership test instead of a three-column merge.
+        done_key, active_key = joint_keys(done, active, ["patient_id", "session_day", "key"],
+                                          ["patient_id", "day", "key"])
+        hit = pd.Index(done_key).isin(active_key)
+        n_done = done.loc[hit, "session_id"].value_counts(sort=False)
     else:
         n_done = pd.Series(dtype="int64")
     table["n_prescribed_done"] = table["session_id"].map(n_done).fillna(0).astype("int64")
-    n_active = calendar.set_index(["patient_id", "day"])["n_active"]
-    idx = pd.MultiIndex.from_arrays([table["patient_id"], table["day"]])
-    table["n_active"] = pd.Series(n_active.reindex(idx).to_numpy(), index=table.index
-                                  ).fillna(0).astype("int64")
+    table_key, calendar_key = joint_keys(table, calendar, ["patient_id", "day"],
+                                         ["patient_id", "day"])
+    position = pd.Index(calendar_key).get_indexer(table_key)
+    n_active = np.full(len(table), np.nan)
+    found = position >= 0
+    n_active[found] = calendar["n_active"].to_numpy(dtype="float64")[position[found]]
+    table["n_active"] = pd.Series(n_active, index=table.index).fillna(0).astype("int64")
     table["counted"] = table["n_prescribed_done"] > 0
     table["complete"] = table["counted"] & (table["n_prescribed_done"] >= table["n_active"])
     return table[list(SESSION_COLUMNS)]

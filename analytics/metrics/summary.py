@@ -118,7 +118,7 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
     sessions_in = _only(ds.sessions, keep)
     periods = patient_periods(programs, as_of, start_ts)
     active = active_programs(programs, periods)
-    calendar = prescribed_days(programs, periods)
+    calendar = prescribed_days(programs, periods, active)
     rows = assign_sessions(sessions_in, settings)
     sessions = session_table(rows, active, calendar)
     daily = daily_adherence(calendar, sessions)
@@ -179,10 +179,12 @@ def cohort_summary(patient_ids: list[str], periods: pd.DataFrame, adherence: pd.
                           "pain_change_pct", "pain_status"]], how="left", on="patient_id"))
     out["pain_status"] = out["pain_status"].fillna("insufficient_data")
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for r in alerts.itertuples(index=False):
-        grouped.setdefault(str(r.patient_id), []).append(
-            {"kind": r.kind, "severity": r.severity, "date": r.date.date().isoformat(),
-             "message": r.message})
+    columns = (alerts["patient_id"].tolist(), alerts["kind"].tolist(),
+               alerts["severity"].tolist(), alerts["date"].tolist(), alerts["message"].tolist())
+    for patient, kind, severity, date, message in zip(*columns, strict=True):
+        grouped.setdefault(str(patient), []).append(
+            {"kind": kind, "severity": severity, "date": date.date().isoformat(),
+             "message": message})
     out["alerts"] = [grouped.get(str(p), []) for p in out["patient_id"]]
     return out[list(SUMMARY_COLUMNS)]
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from analytics.catalog import Catalog
 from analytics.settings import Settings
+from analytics.vector import sort_frame
 
 #: The two articles' advice on when to exercise, verbatim, shown as information only.
 TIMING_ADVICE: tuple[dict[str, str], ...] = (
@@ -83,15 +84,16 @@ def session_timing(sessions: pd.DataFrame, rows: pd.DataFrame, catalog: Catalog,
     if sessions.empty:
         return _empty(SESSION_TIMING_COLUMNS), _empty(PATIENT_TIMING_COLUMNS)
     kinds = {ex.id: ex.kind for ex in catalog}
-    is_stretch = rows["exercise_id"].map(kinds, na_action="ignore").eq("stretch").fillna(False)
-    stretch_ids = pd.Index(rows.loc[is_stretch.astype(bool), "session_id"].unique())
+    stretch = [i for i, kind in kinds.items() if kind == "stretch"]
+    is_stretch = rows["exercise_id"].isin(stretch).to_numpy(dtype=bool)
+    stretch_ids = pd.Index(rows.loc[is_stretch, "session_id"].unique())
 
     out = sessions[["patient_id", "session_id", "day", "start_local"]].copy()
     start = pd.to_datetime(out["start_local"])
     out["start_hour"] = ((start - start.dt.normalize()) / pd.Timedelta(hours=1)).astype("float64")
     out["has_stretch"] = out["session_id"].isin(stretch_ids).astype(bool)
     out["early"] = (out["start_hour"] < settings.early_hour).astype(bool)
-    out = out.sort_values(["patient_id", "session_id"], kind="stable").reset_index(drop=True)
+    out = sort_frame(out, ["patient_id", "session_id"]).reset_index(drop=True)
 
     per = (out.assign(early_stretch=out["early"] & out["has_stretch"])
            .groupby("patient_id", sort=True)

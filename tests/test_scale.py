@@ -1,0 +1,187 @@
+"""Scale: the vectorised helpers equal the pandas operations they replace, work is done
+per distinct value (not per row), and the cohort benchmark runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import NOW
+
+import analytics.link as link_module
+import analytics.metrics.calendar as calendar_module
+import analytics.validate as validate_module
+from analytics import load
+from analytics.metrics.summary import compute
+from analytics.synth import generate_cohort, write_cohort
+from analytics.vector import (
+    Distinct,
+    first_of_runs,
+    first_positions,
+    group_ids,
+    joint_keys,
+    map_distinct,
+    sort_frame,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "s": pd.Series(rng.choice(["b", "a", "c", None, "aa", "B", "é"], n), dtype="string"),
+        "t": pd.Series(rng.choice(["x", "y", "z"], n), dtype="str"),
+        "d": pd.Series(pd.to_datetime(rng.integers(0, 6, n), unit="D")).where(
+            rng.random(n) > 0.1).astype("datetime64[ns]"),
+        "u": pd.Series(pd.to_datetime(rng.integers(0, 4, n), unit="h")).dt.tz_localize("UTC"),
+        "i": pd.array(rng.integers(-2, 3, n), dtype="Int64"),
+        "f": np.where(rng.random(n) > 0.2, rng.integers(0, 3, n).astype(float), np.nan),
+        "z": rng.choice([0.0, -0.0, 1.5], n),
+        "b": rng.random(n) > 0.5,
+    }, index=rng.permutation(n) * 3)
+    frame.loc[frame.index[: n // 10], "i"] = pd.NA
+    return frame
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("by", "ascending"), [
+    (["s"], True), (["s", "d", "i"], [True, True, False]), (["f", "t"], [False, True]),
+    (["u", "z", "b"], True), (["i", "f"], [False, False]), (["d"], False),
+])
+def test_sort_frame_is_a_stable_sort_values(seed, by, ascending):
+    frame = _frame(3000, seed)
+    expected = frame.sort_values(by, ascending=ascending, kind="stable", na_position="last")
+    pd.testing.assert_frame_equal(sort_frame(frame, by, ascending), expected)
+
+
+@pytest.mark.parametrize("by", [["s"], ["s", "t"], ["d", "i", "t"], ["f", "z"]])
+def test_group_helpers_match_pandas(by):
+    frame = _frame(4000, 7)
+    ids, n = group_ids(frame, by)
+    grouped = frame.groupby(by, sort=False, dropna=True)
+    assert n == grouped.ngroups
+    np.testing.assert_array_equal(ids, grouped.ngroup().fillna(-1).to_numpy(dtype="int64"))
+    first = first_positions(ids, n)
+    expected = frame.reset_index(drop=True).groupby(by, sort=False).head(1).index.to_numpy()
+    np.testing.assert_array_equal(first, expected)
+    ordered = sort_frame(frame, by)
+    np.testing.assert_array_equal(first_of_runs(ordered, by),
+                                  ~ordered.duplicated(by, keep="first").to_numpy())
+
+
+def test_joint_keys_match_merge():
+    left, right = _frame(2000, 3), _frame(500, 4).drop_duplicates(["s", "d"])
+    lk, rk = joint_keys(left, right, ["s", "d"], ["s", "d"])
+    merged = left.reset_index(drop=True).merge(right.reset_index(drop=True)[["s", "d"]]
+                                               .assign(pos=range(len(right))), on=["s", "d"])
+    position = pd.Index(rk).get_indexer(lk)
+    assert (position >= 0).sum() == len(merged)
+
+
+def test_distinct_and_map_distinct():
+    series = pd.Series([" a", "b ", None, "", " a", "c"] * 1000, dtype=object)
+    distinct = Distinct(series)
+    assert distinct.codes is not None and len(distinct.values) == 5
+    expected = series.astype("string").str.strip()
+    pd.testing.assert_series_equal(distinct.expand(distinct.values.str.strip()), expected,
+                                   check_names=False)
+    calls: list[object] = []
+
+    def upper(value: object) -> object:
+        calls.append(value)
+        return value.upper() if isinstance(value, str) else None
+
+    mapped = map_distinct(series, upper)
+    assert mapped.tolist() == series.map(upper).tolist()[: len(series)]
+    assert len(calls) <= 5 + len(series)  # the map above is the per-row reference
+
+
+@pytest.mark.parametrize("text", [
+    "2025-03-01T08:30:00", "2025-03-01 08:30:00", "2024-02-29T23:59:59", "2025-02-29T10:00:00",
+    "2025-02-30T10:00:00", "2025-13-01T00:00:00", "2025-01-01T24:00:00", "2025-01-01T23:60:00",
+    "2025-01-01T23:59:60", "2025-1-05T08:30:00", "2025-01-05T08:30", "2025-01-05T08:30:00.5",
+    "2025-01-05t08:30:00", "+2025-01-05T08:30", "1999-12-31T23:00:00", "2261-01-01T00:00:00",
+    "2025-03-30T02:30:00", "2025-10-26T01:30:00", "2025-01-05T08:30:00Z",
+    "2025-01-05T08:30:00+02:00", "２０２５-01-05T08:30:00", "garbage", "",
+])
+def test_fast_timestamp_parsing_equals_pandas(text):
+    series = pd.Series([text, None, text], dtype="string")
+    ok, nanos = validate_module._fast_iso_naive(series)
+    expected = pd.to_datetime(series, format="ISO8601", errors="coerce")
+    for i in np.flatnonzero(ok):
+        assert pd.Timestamp(nanos[i]) == expected[i]
+    if not series.str.contains(validate_module._AWARE.pattern, regex=True).fillna(False).any():
+        naive = validate_module._parse_naive(series)  # only ever given naive cells
+        pd.testing.assert_series_equal(naive, expected.astype("datetime64[ns]"),
+                                       check_names=False)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("scale") / "cohort"
+    data = generate_cohort(n_patients=6, days=60, seed=2, end_date=dt.date(2025, 6, 1))
+    write_cohort(data, folder, fmt="parquet")
+    return folder
+
+
+def test_names_are_handled_once_per_distinct_value(cohort, monkeypatch):
+    """No per-row Python in validation, linking or the exercise keys."""
+    normalised: list[object] = []
+    linked: list[object] = []
+    original_normalise = calendar_module.normalize_name
+    original_link = link_module.Linker.link_name
+
+    def counting_normalise(name: object) -> str:
+        normalised.append(name)
+        return original_normalise(name)
+
+    def counting_link(self: link_module.Linker, name: object) -> tuple:
+        linked.append(name)
+        return original_link(self, name)
+
+    monkeypatch.setattr(calendar_module, "normalize_name", counting_normalise)
+    monkeypatch.setattr(link_module.Linker, "link_name", counting_link)
+    ds = load(cohort, now=NOW, cache=False)
+    compute(ds)
+    names = pd.concat([ds.sessions["exercise"], ds.programs["exercise"]]).nunique()
+    assert len(ds.sessions) > 5 * names
+    assert len(linked) <= 2 * names
+    assert len(normalised) <= 2 * names + 2
+
+
+def test_cost_grows_with_rows_not_faster(cohort, tmp_path):
+    """Doubling the patients about doubles the rows; the work is in whole-column
+    operations, so CPU time must not grow like the square (loose bound: shared CI)."""
+    import time
+
+    bigger = tmp_path / "bigger"
+    write_cohort(generate_cohort(n_patients=24, days=60, seed=2, end_date=dt.date(2025, 6, 1)),
+                 bigger, fmt="parquet")
+    costs = []
+    for folder in (cohort, bigger):
+        load(folder, now=NOW, cache=False)  # warm up imports and caches
+        start = time.process_time()
+        compute(load(folder, now=NOW, cache=False))
+        costs.append(time.process_time() - start)
+    assert costs[1] < 16 * max(costs[0], 0.05)  # 4x the rows; quadratic would be 16x
+
+
+def test_benchmark_script_runs(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("bench_cohort",
+                                                  ROOT / "benchmarks" / "bench_cohort.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_cohort"] = module
+    spec.loader.exec_module(module)
+    module.main(["--patients", "3", "--days", "10", "--cache-dir", str(tmp_path)])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("pipeline/read_floor: ")
+    assert float(out[-1].split(": ")[1]) > 0
+    assert any(line.startswith("read floor") for line in out)
+    assert any(line.startswith("second run") for line in out)
+    assert (tmp_path / "cohort-3x10-s1" / "sessions.parquet").is_file()
