@@ -240,9 +240,20 @@ def parse_date(series: pd.Series) -> tuple[pd.Series, pd.Series]:
             values = values.dt.tz_localize(None)
         return values.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=series.index)
     text = as_text(series)
-    values = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    values = pd.to_datetime(_iso_shaped(text), format="ISO8601", errors="coerce")
     bad = text.notna() & values.isna()
     return values.dt.normalize().astype("datetime64[ns]"), bad
+
+
+#: ISO dates the parser may see: years 1000-2199 (earlier or later ones are rejected
+#: anyway, and years outside 1677-2262 do not fit a nanosecond timestamp).
+_ISO_SHAPE = re.compile(r"^(?:1\d{3}|2[01]\d{2})-\d{2}-\d{2}")
+
+
+def _iso_shaped(text: pd.Series) -> pd.Series:
+    """``text`` with cells that cannot be an ISO date in range blanked (they stay bad:
+    callers compare with the original text)."""
+    return text.where(text.str.match(_ISO_SHAPE, na=False))
 
 
 def localize(naive: pd.Series, tz: str) -> pd.Series:
@@ -358,7 +369,7 @@ def _parse_naive(text: pd.Series, fast: tuple[np.ndarray, np.ndarray] | None = N
     values[~ok] = np.datetime64("NaT")
     rest = ~ok & text.notna().to_numpy(dtype=bool)
     if rest.any():
-        parsed = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
+        parsed = pd.to_datetime(_iso_shaped(text[rest]), format="ISO8601", errors="coerce")
         values[rest] = parsed.astype("datetime64[ns]").to_numpy()
     return pd.Series(values, index=text.index, dtype="datetime64[ns]")
 
@@ -405,8 +416,8 @@ def parse_timestamps(series: pd.Series, tz_names: pd.Series) -> tuple[pd.Series,
         else:
             naive_values = _parse_naive(text, (ok, nanos))
         if aware.any():
-            aware_values = pd.to_datetime(text[aware], format="ISO8601", errors="coerce",
-                                          utc=True)
+            aware_values = pd.to_datetime(_iso_shaped(text[aware]), format="ISO8601",
+                                          errors="coerce", utc=True)
             utc_values[aware.to_numpy()] = aware_values.astype(
                 "datetime64[ns, UTC]").dt.tz_localize(None).to_numpy()
         bad = text.notna() & naive_values.isna() & ~aware
