@@ -268,8 +268,9 @@ def localize(naive: pd.Series, tz: str) -> pd.Series:
 #: ``YYYY-MM-DDTHH:MM:SS`` (or a space for ``T``): byte positions of the digits.
 _ISO_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
 _ISO_WIDTH = 19
-#: Years whose instants fit pandas' nanosecond timestamps with room for any time zone.
-_FAST_YEARS = (1680, 2260)
+#: Years parsed in bulk: instants that fit pandas' nanosecond timestamps in any time zone,
+#: and within the years the general path accepts (see ``_ISO_SHAPE``).
+_FAST_YEARS = (1680, 2199)
 
 
 def _arrow_chunks(text: pd.Series) -> list[pa.Array]:
@@ -288,7 +289,7 @@ def _fast_iso_naive(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(ok, nanoseconds)``: ``ok`` marks the cells written exactly in that form
     (``T`` or a space between date and time) with a valid calendar date and time of day
-    (years 1680-2260); ``nanoseconds`` holds their naive value as int64 nanoseconds
+    (years 1680-2199); ``nanoseconds`` holds their naive value as int64 nanoseconds
     since 1970-01-01 (0 elsewhere). Every other cell is left to
     :func:`pandas.to_datetime`, which gives the same value for the cells parsed here.
     """
