@@ -180,8 +180,7 @@ def summary(ctx: click.Context, data_dir: Path, patient_ids: tuple[str, ...],
             metrics = run.summary_metrics()
     else:
         ds = load(data_dir)
-        known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
-            ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
+        known = ds.known_patient_ids
         unknown = [p for p in patient_ids if p not in known]
         if unknown:
             raise click.BadParameter(f"unknown patient {unknown[0]!r}", param_hint="--patient")
@@ -246,8 +245,7 @@ def report(data_dir: Path, patient_id: str | None, all_patients: bool, out: Path
             ds, metrics = run.collect()
     else:
         ds = load(data_dir)
-        known = set(ds.patients["patient_id"]) | set(ds.programs["patient_id"]) | set(
-            ds.sessions["patient_id"]) | set(ds.pain["patient_id"])
+        known = ds.known_patient_ids
         if patient_id and patient_id not in known:
             raise click.BadParameter(f"unknown patient {patient_id!r}", param_hint="--patient")
         metrics = compute(ds, start=start, to=to,

@@ -71,6 +71,14 @@ class Dataset:
     catalog: Catalog
 
     @property
+    def known_patient_ids(self) -> frozenset[str]:
+        """Every patient id named in any loaded table."""
+        ids = pd.concat([t["patient_id"] for t in (self.patients, self.programs,
+                                                   self.sessions, self.pain)],
+                        ignore_index=True)
+        return frozenset(ids.dropna().astype(str))
+
+    @property
     def clean(self) -> bool:
         """True when every row loaded and every name linked."""
         return self.rejects.empty and self.unlinked.empty
