@@ -37,3 +37,16 @@ def make_folder(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright (see tests/browser.py), shared by the
+    real-browser tests."""
+    from browser import ARGS, chromium_path
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)
+        yield b
+        b.close()

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from browser import ARGS, chromium_path
 from click.testing import CliRunner
 
 from analytics import load
@@ -249,16 +248,6 @@ def test_payload_patient_ids_get_safe_distinct_file_names(payload_reports: dict[
 
 
 # --------------------------------------------------------------------------- browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _open_and_record(browser, path: Path) -> tuple[object, dict[str, list[str]]]:

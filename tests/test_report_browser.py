@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import ARGS, chromium_path
-from playwright.sync_api import sync_playwright
 
 from analytics import load
 from analytics.metrics.summary import compute
@@ -24,14 +22,6 @@ def reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     write_all(ReportJob(ds, m, generated="test"), out, workers=1)
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _open(browser, path):
