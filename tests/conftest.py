@@ -39,10 +39,12 @@ def make_folder(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium through Playwright (see tests/browser.py), shared by the
-    real-browser tests."""
+    """Debian's Chromium through Playwright (see tests/browser.py) for one test module.
+
+    Module scope, not session: Playwright's sync API cannot start while another sync
+    session is still open (the Voila test starts its own)."""
     from browser import ARGS, chromium_path
     from playwright.sync_api import sync_playwright
 
