@@ -69,7 +69,7 @@ from analytics.dashboard_data import (
     save_entry,
 )
 from analytics.errors import AnalyticsError
-from analytics.figures import Chart, adherence_distribution, pain_change_distribution
+from analytics.figures import Chart, Spec, adherence_distribution, pain_change_distribution
 from analytics.metrics.summary import CohortMetrics
 from analytics.report.batch import ReportJob, write_one
 from analytics.schema import SYMPTOMS
@@ -149,22 +149,24 @@ def setup_notebook() -> None:
     renderer.activate()
 
 
-def figure_html(fig: go.Figure) -> str:
-    """Static HTML of ``fig`` by :class:`OfflineNotebookRenderer` (for snapshots)."""
+def figure_html(spec: Spec) -> str:
+    """Static HTML of a figure spec by :class:`OfflineNotebookRenderer` (for
+    snapshots)."""
     renderer = _renderer()
     renderer.activate()
-    return renderer.to_mimebundle(fig.to_plotly_json())["text/html"]
+    return renderer.to_mimebundle(dict(spec))["text/html"]
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def plotly_output(fig: go.Figure) -> dict[str, Any]:
-    """``fig`` as one output of an ``Output`` widget: plotly's mime type, which the
-    jupyterlab-plotly renderer (installed with plotly) draws in JupyterLab and Voila."""
-    # to_plotly_json() skips to_dict()'s deep copy; the renderer serialises it anyway.
-    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(dict(fig.to_plotly_json()))
-    title = fig.layout.title.text or "chart"
+def plotly_output(spec: Spec) -> dict[str, Any]:
+    """A figure spec (``Chart.spec``) as one output of an ``Output`` widget: plotly's
+    mime type, which the jupyterlab-plotly renderer (installed with plotly) draws in
+    JupyterLab and Voila. No ``go.Figure`` is built: validating one costs more than the
+    whole update may (see :mod:`analytics.figures`)."""
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(dict(spec))
+    title = spec.get("layout", {}).get("title", {}).get("text") or "chart"
     return {"output_type": "display_data", "metadata": {},
             "data": {**bundle, "text/plain": f"<plotly chart: {title}>"}}
 
@@ -193,7 +195,7 @@ class ChartPanel:
     FigureWidget cannot change its subplot grid in place (the hold chart has one row per
     exercise; plotly.js logged NaN errors), and each FigureWidget ships the 5 MB plotly
     bundle, so pages with five of them loaded slowly and sometimes hit anywidget's 2 s
-    start-up limit. The issue's fallback (re-draw a ``go.Figure`` in an ``Output``
+    start-up limit. The issue's fallback (re-draw the figure in an ``Output``
     widget) has none of these problems; ``tests/test_voila_browser.py`` proves it.
 
     Attributes
@@ -207,7 +209,7 @@ class ChartPanel:
     def __init__(self, chart: Chart) -> None:
         self.chart = chart
         self.widget = widgets.Output(layout=widgets.Layout(min_height=self._height(chart)))
-        self.widget.outputs = (plotly_output(chart.figure),)
+        self.widget.outputs = (plotly_output(chart.spec),)
         self.summary = widgets.HTML(self._summary_html(chart))
         self.box = widgets.VBox([self.widget, self.summary],
                                 layout=widgets.Layout(margin="0 0 12px 0"))
@@ -219,7 +221,7 @@ class ChartPanel:
 
     @staticmethod
     def _height(chart: Chart) -> str:
-        return f"{int(chart.figure.layout.height or 340)}px"
+        return f"{int(chart.spec['layout'].get('height') or 340)}px"
 
     @staticmethod
     def _summary_html(chart: Chart) -> str:
@@ -229,13 +231,13 @@ class ChartPanel:
     def show(self, chart: Chart) -> None:
         """Show ``chart`` in the same widgets."""
         self.widget.layout.min_height = self._height(chart)
-        self.widget.outputs = (plotly_output(chart.figure),)
+        self.widget.outputs = (plotly_output(chart.spec),)
         self.summary.value = self._summary_html(chart)
         self.chart = chart
 
     def snapshot(self) -> str:
         """The chart (titled by plotly) and its summary as static HTML."""
-        return (f"{figure_html(self.chart.figure)}"
+        return (f"{figure_html(self.chart.spec)}"
                 f"<p style='font-size:12px'>{html.escape(self.chart.summary)}</p>")
 
 

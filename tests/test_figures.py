@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -209,11 +210,15 @@ def _every_chart(m: CohortMetrics, patient_id: str) -> list[figures.Chart]:
 def test_every_chart_has_titles_summary_and_house_style(cohort):
     for pid in cohort.summary["patient_id"]:
         for chart in _every_chart(cohort, str(pid)):
-            layout = chart.figure.to_plotly_json()["layout"]
+            # The spec is what the report embeds: plain JSON types only, no NaN;
+            # ``figure`` validates it against plotly's schema.
+            json.dumps(chart.spec, allow_nan=False)
+            layout = chart.spec["layout"]
+            assert chart.figure.layout.title.text == chart.title
             assert chart.summary.strip() and chart.title
             assert layout["title"]["text"] == chart.title
-            # The plotly_white look is set explicitly (no named template: faster).
-            assert layout.get("template", {}) == {}
+            # The plotly_white look is set explicitly (no named template).
+            assert layout["template"] == {}
             assert layout["plot_bgcolor"] == layout["paper_bgcolor"] == "white"
             assert layout["colorway"] == figures.COLORWAY
             if chart.key == "hold":

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
-import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
 from analytics import figures
@@ -253,18 +252,13 @@ def _charts(m: CohortMetrics, patient_id: str, names: dict[str, str],
             continue
         blocks.append(ChartBlock(
             dom_id=f"chart-{chart.key}", title=chart.title, summary=chart.summary,
-            figure_json=_untitled_json(chart.figure),
+            figure_json=_untitled_json(chart.spec),
             section=sections.get(chart.key, "other")))
     return tuple(blocks)
 
 
-def _untitled_json(figure: go.Figure) -> str:
-    """The figure's JSON without its title: the page shows the title as a heading.
-
-    Works on the plain dict (``to_plotly_json``): re-building a ``go.Figure`` would
-    validate every property again, which is slow.
-    """
-    spec = figure.to_plotly_json()
+def _untitled_json(spec: figures.Spec) -> str:
+    """The figure's JSON without its title: the page shows the title as a heading."""
     layout = dict(spec.get("layout", {}))
     layout.pop("title", None)
     margin = dict(layout.get("margin", {}))
@@ -447,7 +441,7 @@ def caseload_context(m: CohortMetrics, hrefs: dict[str, str], *,
         ))
     charts = tuple(
         ChartBlock(dom_id=f"chart-{c.key}", title=c.title, summary=c.summary,
-                   figure_json=_untitled_json(c.figure), section="cohort")
+                   figure_json=_untitled_json(c.spec), section="cohort")
         for c in (figures.adherence_distribution(m), figures.pain_change_distribution(m)))
     threshold = f"{m.settings.adherence_threshold_pct:g}%"
     return CaseloadContext(tuple(rows), charts, _day(m.as_of), threshold,
