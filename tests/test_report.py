@@ -148,3 +148,56 @@ def test_report_cli_errors(small):
     assert runner.invoke(cli, ["report", str(folder)]).exit_code == 2
     bad = runner.invoke(cli, ["report", str(folder), "--patient", "NOPE"])
     assert bad.exit_code == 2 and "unknown patient" in bad.output
+
+
+def _run_report_all(folder, out, *, tty: bool) -> tuple[int, str, str]:
+    """Run ``adherence report --all`` in a child process, stderr on a pseudo-terminal
+    when ``tty``; returns (exit code, stdout, stderr)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    args = [sys.executable, "-m", "analytics.cli", "report", str(folder), "--all",
+            "--out", str(out), "--workers", "1"]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
+    if not tty:
+        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        return done.returncode, done.stdout, done.stderr
+    leader, follower = pty.openpty()
+    # A fresh pseudo-terminal is 0 columns wide (tqdm would draw an empty bar).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=follower, env=env)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the child closed the terminal (EIO on Linux)
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        stdout = proc.stdout.read().decode() if proc.stdout else ""
+        code = proc.wait(timeout=120)
+    finally:
+        os.close(leader)
+    return code, stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_report_all_shows_progress_bar_only_on_a_terminal(small, tmp_path):
+    folder, _, _ = small
+    code, stdout, stderr = _run_report_all(folder, tmp_path / "tty", tty=True)
+    assert code == 0, stderr
+    # tqdm draws "n/total" and the rate in reports per second; the bar is erased at
+    # the end (leave=False), so the last state drawn depends on timing.
+    assert "0/2 [" in stderr and "report/s" in stderr, stderr
+    assert "Wrote 2 report(s)" in stdout and "P1:" in stdout
+    code, stdout, stderr = _run_report_all(folder, tmp_path / "pipe", tty=False)
+    assert code == 0, stderr
+    assert "/2 [" not in stderr and "report/s" not in stderr
+    assert "Wrote 2 report(s)" in stdout
