@@ -204,15 +204,19 @@ def group_ids(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, int]:
             size = int(combined.max()) + 1 if n else 1
         combined = combined * width + codes + 1
         size *= width
+        del codes, uniques  # not kept alive while the next column is factorised
     combined[missing] = -1
     ids, uniques = pd.factorize(combined)
+    n_groups = len(uniques)
+    del combined, uniques
+    ids = ids.astype("int64", copy=False)
     if missing.any():
-        # -1 became a group of its own: drop it and renumber the others.
+        # -1 became a group of its own: drop it and renumber the others (in place).
         dropped = int(ids[missing][0])
-        ids = np.where(ids > dropped, ids - 1, ids)
+        np.subtract(ids, 1, out=ids, where=ids > dropped)
         ids[missing] = -1
-        return ids.astype("int64"), len(uniques) - 1
-    return ids.astype("int64"), len(uniques)
+        return ids, n_groups - 1
+    return ids, n_groups
 
 
 def first_positions(ids: np.ndarray, n_groups: int) -> np.ndarray:
@@ -255,6 +259,8 @@ def joint_keys(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str],
         right_key = right_key * width + codes + 1
         left_key = left_key * width + found + 1
         size *= width
+        # Not kept alive while the next columns are factorised.
+        del codes, uniques, left_codes, left_uniques, found
     return left_key, right_key
 
 
@@ -272,11 +278,50 @@ def sorted_group_ids(frame: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, in
         missing |= codes < 0
         width = len(uniques) + 1
         if int(combined.max(initial=0)) * width >= 2 ** 62:
-            combined = np.unique(combined, return_inverse=True)[1].astype("int64")
+            combined = _dense_ranks(combined)[0]
         combined = combined * width + codes + 1
+        del codes, uniques  # not kept alive while the next column is factorised
     if missing.all():
         return np.full(n, -1, dtype="int64"), 0
-    values, ids = np.unique(combined[~missing], return_inverse=True)
+    if not missing.any():
+        return _dense_ranks(combined)
+    valid = combined[~missing]
+    del combined
+    ids, n_groups = _dense_ranks(valid)
+    del valid
     out = np.full(n, -1, dtype="int64")
     out[~missing] = ids
-    return out, len(values)
+    return out, n_groups
+
+
+def _dense_ranks(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(inverse, len(uniques))`` of ``uniques, inverse = numpy.unique(values,
+    return_inverse=True)`` for a non-empty 1-d array of non-negative int64 ``values``:
+    each value's rank among the distinct values (int64).
+
+    Same result with fewer full-length temporaries than :func:`numpy.unique` (which
+    also copies the input and keeps the sorted copy): a presence table when the
+    values are below ``len(values)``, else one argsort.
+    """
+    n = len(values)
+    top = int(values.max())
+    if top < n:
+        present = np.zeros(top + 1, dtype=bool)
+        present[values] = True
+        rank = np.cumsum(present, dtype="int64")
+        del present
+        rank -= 1
+        return rank[values], int(rank[-1]) + 1
+    perm = np.argsort(values)  # any order of equal values: they get one rank
+    ordered = values[perm]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    del ordered
+    rank = np.cumsum(new, dtype="int64")
+    del new
+    n_groups = int(rank[-1])
+    rank -= 1
+    out = np.empty(n, dtype="int64")
+    out[perm] = rank
+    return out, n_groups

@@ -137,6 +137,18 @@ def hold_progression(rows: pd.DataFrame,
     presc["target_s"] = (holds["hold_s"].astype("float64")[kept]
                          .groupby(gid[kept], sort=True).max().to_numpy())
     presc = presc[(presc["target_s"] > 0).fillna(False)]
+    # Intermediates are deleted as soon as they are used: at 2,000 patients x 365 days
+    # each is 100-450 MB, and together they set the pipeline's peak memory.
+    del holds, gid, kept
+    keys = ["patient_id", "key"]
+    # The target on each (patient, key)'s latest prescribed day (days are unique in a
+    # group): the last row of each group once sorted by group and day.
+    pk, n_pk = sorted_group_ids(presc, keys)
+    day = presc["day"].to_numpy(dtype="datetime64[ns]").view("int64")
+    order = np.lexsort((day, pk))
+    order = order[pk[order] >= 0]
+    last = order[np.append(pk[order][1:] != pk[order][:-1], True)] if len(order) else order
+    latest = presc.iloc[last].set_index(keys)["target_s"].astype("float64")
 
     logged = rows.loc[rows["hold_s"].notna(), ["patient_id", "session_day", "key", "hold_s"]]
     logged = logged.rename(columns={"session_day": "day"}).reset_index(drop=True)
@@ -144,10 +156,12 @@ def hold_progression(rows: pd.DataFrame,
     logged_key, presc_key = joint_keys(logged, presc, ["patient_id", "day", "key"],
                                        ["patient_id", "day", "key"])
     position = pd.Index(presc_key).get_indexer(logged_key)
+    del logged_key, presc_key
     found = position >= 0
     logged = logged[found].reset_index(drop=True)
     logged["exercise_id"] = presc["exercise_id"].array.take(position[found])
     logged["target_s"] = presc["target_s"].to_numpy()[position[found]]
+    del presc, position, found, pk, day, order, last
     if logged.empty:
         return _empty(DAILY_COLUMNS), _empty(SUMMARY_COLUMNS)
     logged["hold_s"] = logged["hold_s"].astype("float64")
@@ -168,6 +182,7 @@ def hold_progression(rows: pd.DataFrame,
     daily["target_s"] = logged["target_s"].to_numpy()[firsts].astype("float64")
     daily["pct_of_target"] = 100.0 * daily["hold_s_best"] / daily["target_s"]
     daily = daily[list(DAILY_COLUMNS)]
+    del logged, ids, kept, stats, firsts
 
     keys = ["patient_id", "key"]
     # ``daily`` is sorted by patient and key: each group is one run of rows.
@@ -191,14 +206,6 @@ def hold_progression(rows: pd.DataFrame,
     summary["personal_best_s"] = g["hold_s_best"].max().to_numpy()
     summary["slope_s_per_week"] = _slopes(daily, group) * 7.0
 
-    # The target on each (patient, key)'s latest prescribed day (days are unique in a
-    # group): the last row of each group once sorted by group and day.
-    pk, n_pk = sorted_group_ids(presc, keys)
-    day = presc["day"].to_numpy(dtype="datetime64[ns]").view("int64")
-    order = np.lexsort((day, pk))
-    order = order[pk[order] >= 0]
-    last = order[np.append(pk[order][1:] != pk[order][:-1], True)] if len(order) else order
-    latest = presc.iloc[last].set_index(keys)["target_s"].astype("float64")
     summary["target_s"] = latest.reindex(summary.index)
     summary["pct_of_target_last7"] = 100.0 * summary["last7_mean_s"] / summary["target_s"]
     summary["n_days"] = summary["n_days"].astype("int64")
