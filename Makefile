@@ -32,7 +32,7 @@ chromium:
 ## Run the whole test suite (and ruff).
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --hypothesis-profile=ci
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -546,7 +546,16 @@ def _parse_column(
             col.add(values > limit, name, f"{name} above {limit:g} is implausible")
         if name in ("times_per_day", "days_per_week"):
             col.add(values == 0, name, f"{name} must be at least 1")
-        out[name] = values.round().astype("Int64") if kind == "int" else values
+        if kind == "int":
+            # Beyond 2**53 a float holds no exact whole number (and 1e100 does not fit
+            # int64 at all): such rows are rejected as implausible or negative above
+            # (every whole-number column has a limit), so their cell is left empty.
+            too_big = values.abs() >= 2.0 ** 53
+            if limit is None:
+                col.add(too_big, name, f"{name} is too large")
+            out[name] = values.where(~too_big.fillna(False)).round().astype("Int64")
+        else:
+            out[name] = values
         if column.required:
             col.add(values.isna() & ~bad, name, f"{name} is empty")
         return

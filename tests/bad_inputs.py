@@ -98,6 +98,11 @@ CASES: tuple[Case, ...] = (
          rejects=((2, "hold_s", "not a duration"),)),
     Case("reps-negative", H + "P1,2025-03-01T08:00,bridge,1,-10,3,\n", loaded=0,
          rejects=((2, "reps", "negative"),)),
+    # Found by hypothesis in CI: a whole-number column holding 1e100 (beyond int64)
+    # crashed the conversion instead of being rejected.
+    Case("reps-beyond-int64", H + "P1,2025-03-01T08:00,bridge,1,1e100,3,\n"
+         + "P1,2025-03-01T09:00,bridge,1,-1e30,3,\n" + OK, loaded=1,
+         rejects=((2, "reps", "implausible"), (3, "reps", "negative"))),
     Case("reps-nan-text", H + "P1,2025-03-01T08:00,bridge,1,nan,3,\n", loaded=0,
          rejects=((2, "reps", "not a number"),)),
     Case("sets-word", H + "P1,2025-03-01T08:00,bridge,three,10,3,\n", loaded=0,
