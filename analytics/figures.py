@@ -29,7 +29,6 @@ Conventions
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -95,8 +94,8 @@ class Chart:
     """One chart: a stable ``key``, its ``title``, the figure and a plain-words summary.
 
     ``spec`` is the figure as a plain dict (treat it as read-only: charts may be
-    shared); :attr:`figure` is the same figure as a validated ``go.Figure``, built on
-    first access.
+    cached and shared); :attr:`figure` is the same figure as a new, validated
+    ``go.Figure`` on each access (changing it does not change ``spec``).
     """
 
     key: str
@@ -104,7 +103,7 @@ class Chart:
     spec: Spec
     summary: str
 
-    @functools.cached_property
+    @property
     def figure(self) -> go.Figure:
         """``spec`` as a :class:`plotly.graph_objects.Figure` (validated by plotly;
         raises ``ValueError`` for a property plotly does not know)."""
@@ -172,8 +171,9 @@ def _display_name(key: str, exercise_id: Any, names: dict[str, str] | None) -> s
 _AXIS: dict[str, Any] = {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8",
                          "zerolinecolor": "#EBF0F8", "zerolinewidth": 2, "ticks": "",
                          "automargin": True}
-COLORWAY: list[str] = [PALETTE[c] for c in ("blue", "orange", "bluish_green", "vermillion",
-                                              "reddish_purple", "sky_blue", "yellow")]
+COLORWAY: tuple[str, ...] = tuple(PALETTE[c] for c in ("blue", "orange", "bluish_green",
+                                                        "vermillion", "reddish_purple",
+                                                        "sky_blue", "yellow"))
 
 
 def _axis(title: str, **extra: Any) -> dict[str, Any]:
@@ -191,7 +191,7 @@ def _layout(title: str, x_title: str, y_title: str, *, height: int = HEIGHT,
         "template": {},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
-        "colorway": COLORWAY,
+        "colorway": list(COLORWAY),
         "title": {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 56, "b": 50},
@@ -412,8 +412,8 @@ def _stacked_rows(layout: dict[str, Any], labels: list[str], x_title: str) -> No
         else:
             x["title"] = {"text": x_title}
         layout[f"xaxis{suffix}"] = x
-        layout[f"yaxis{suffix}"] = {**y_axis, "anchor": f"x{suffix}",
-                                    "domain": [start, start + height]}
+        layout[f"yaxis{suffix}"] = {**y_axis, "title": dict(y_axis["title"]),
+                                    "anchor": f"x{suffix}", "domain": [start, start + height]}
         notes.append({"text": label, "x": 0.5, "xanchor": "center", "xref": "paper",
                       "y": start + height, "yanchor": "bottom", "yref": "paper",
                       "showarrow": False, "font": {"size": 16}})

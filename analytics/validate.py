@@ -549,11 +549,10 @@ def _parse_column(
         if kind == "int":
             # Beyond 2**53 a float holds no exact whole number (and 1e100 does not fit
             # int64 at all): such rows are rejected as implausible or negative above
-            # (every whole-number column has a limit), so their cell is left empty.
-            too_big = values.abs() >= 2.0 ** 53
-            if limit is None:
-                col.add(too_big, name, f"{name} is too large")
-            out[name] = values.where(~too_big.fillna(False)).round().astype("Int64")
+            # (every whole-number column has a limit in LIMITS, tested), so their cell
+            # is left empty.
+            too_big = (values.abs() >= 2.0 ** 53).fillna(False)
+            out[name] = values.where(~too_big).round().astype("Int64")
         else:
             out[name] = values
         if column.required:

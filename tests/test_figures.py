@@ -14,6 +14,7 @@ from conftest import NOW
 from analytics import figures, load
 from analytics.metrics.summary import CohortMetrics, compute
 from analytics.metrics.timing import TIMING_ADVICE
+from analytics.report.context import _untitled_json
 from analytics.synth import generate_cohort, write_cohort
 
 PROGRAM_HEADER = "patient_id,exercise,start_date,end_date,reps,hold_s,times_per_day,days_per_week\n"
@@ -220,7 +221,7 @@ def test_every_chart_has_titles_summary_and_house_style(cohort):
             # The plotly_white look is set explicitly (no named template).
             assert layout["template"] == {}
             assert layout["plot_bgcolor"] == layout["paper_bgcolor"] == "white"
-            assert layout["colorway"] == figures.COLORWAY
+            assert layout["colorway"] == list(figures.COLORWAY)
             if chart.key == "hold":
                 rows = max(1, len(cohort.holds[cohort.holds["patient_id"] == pid]))
                 assert layout["height"] == max(figures.HEIGHT, figures.HOLD_BASE_HEIGHT
@@ -276,11 +277,26 @@ def test_cohort_distributions_without_data(small):
 
 def test_charts_are_deterministic(cohort):
     pid = str(cohort.summary["patient_id"].iloc[0])
-    first = [c.figure.to_json() for c in _every_chart(cohort, pid)]
-    second = [c.figure.to_json() for c in _every_chart(cohort, pid)]
+    # What reports embed (the spec, serialised as the report does) and the validated
+    # figure are both the same from run to run.
+    first = [_untitled_json(c.spec) for c in _every_chart(cohort, pid)]
+    second = [_untitled_json(c.spec) for c in _every_chart(cohort, pid)]
     assert first == second
+    assert ([c.figure.to_json() for c in _every_chart(cohort, pid)]
+            == [c.figure.to_json() for c in _every_chart(cohort, pid)])
     text = "".join(first)
     assert '"uid"' not in text and "NaN" not in text and "bdata" not in text
+
+
+def test_changing_one_spec_leaves_other_charts_alone(cohort):
+    pid = str(cohort.summary["patient_id"].iloc[0])
+    hold = figures.hold_progression(cohort, pid)
+    hold.spec["layout"]["colorway"].append("#123456")
+    hold.spec["layout"]["yaxis"]["title"]["text"] = "changed"
+    assert figures.weekly_adherence(cohort, pid).spec["layout"]["colorway"] == list(
+        figures.COLORWAY)
+    rows = [k for k in hold.spec["layout"] if k.startswith("yaxis") and k != "yaxis"]
+    assert rows and all(hold.spec["layout"][k]["title"]["text"] != "changed" for k in rows)
 
 
 def test_figures_open_as_widgets(small):

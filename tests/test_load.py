@@ -270,3 +270,13 @@ def test_two_files_for_one_table_is_an_error(make_folder):
     pd.DataFrame({"patient_id": ["P1"]}).to_parquet(folder / "pain.parquet")
     with pytest.raises(DataFileError, match="several files"):
         load(folder, now=NOW)
+
+
+def test_every_whole_number_column_has_a_plausibility_limit():
+    # validate.py relies on it: a cell beyond 2**53 is rejected as implausible before
+    # the column becomes Int64 (tests/bad_inputs.py case reps-beyond-int64).
+    from analytics.schema import TABLES
+    from analytics.validate import LIMITS
+
+    whole = {c.name for t in TABLES for c in t.columns if c.kind == "int"}
+    assert whole and whole <= set(LIMITS), whole - set(LIMITS)

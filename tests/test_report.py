@@ -3,7 +3,12 @@ output holds no identifier, and two runs give the same bytes."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import tempfile
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -150,45 +155,58 @@ def test_report_cli_errors(small):
     assert bad.exit_code == 2 and "unknown patient" in bad.output
 
 
-def _run_report_all(folder, out, *, tty: bool) -> tuple[int, str, str]:
-    """Run ``adherence report --all`` in a child process, stderr on a pseudo-terminal
-    when ``tty``; returns (exit code, stdout, stderr)."""
+def _run_report_all(folder, out, *, tty: bool, timeout_s: float = 120.0
+                    ) -> tuple[int, str, str]:
+    """Run ``adherence report --all`` in a child process, stderr on a 100-column
+    pseudo-terminal when ``tty``; returns (exit code, stdout, stderr). The child is
+    killed if it has not finished within ``timeout_s``."""
     import fcntl
-    import os
     import pty
+    import select
     import struct
-    import subprocess
-    import sys
     import termios
 
     args = [sys.executable, "-m", "analytics.cli", "report", str(folder), "--all",
             "--out", str(out), "--workers", "1"]
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
     if not tty:
-        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        done = subprocess.run(args, capture_output=True, text=True, env=env,
+                              timeout=timeout_s)
         return done.returncode, done.stdout, done.stderr
     leader, follower = pty.openpty()
     # A fresh pseudo-terminal is 0 columns wide (tqdm would draw an empty bar).
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    try:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=follower, env=env)
+    deadline = time.monotonic() + timeout_s
+    chunks: list[bytes] = []
+    with tempfile.TemporaryFile() as stdout:
+        proc = subprocess.Popen(args, stdout=stdout, stderr=follower, env=env)
         os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the child closed the terminal (EIO on Linux)
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        stdout = proc.stdout.read().decode() if proc.stdout else ""
-        code = proc.wait(timeout=120)
-    finally:
-        os.close(leader)
-    return code, stdout, b"".join(chunks).decode(errors="replace")
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("report --all did not finish")
+                if not select.select([leader], [], [], remaining)[0]:
+                    continue
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:  # the child closed the terminal (EIO on Linux)
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(leader)
+        stdout.seek(0)
+        text = stdout.read().decode()
+    return code, text, b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX only")
 def test_report_all_shows_progress_bar_only_on_a_terminal(small, tmp_path):
     folder, _, _ = small
     code, stdout, stderr = _run_report_all(folder, tmp_path / "tty", tty=True)

@@ -143,7 +143,7 @@ def hold_progression(rows: pd.DataFrame,
     keys = ["patient_id", "key"]
     # The target on each (patient, key)'s latest prescribed day (days are unique in a
     # group): the last row of each group once sorted by group and day.
-    pk, n_pk = sorted_group_ids(presc, keys)
+    pk, _ = sorted_group_ids(presc, keys)
     day = presc["day"].to_numpy(dtype="datetime64[ns]").view("int64")
     order = np.lexsort((day, pk))
     order = order[pk[order] >= 0]
@@ -184,7 +184,6 @@ def hold_progression(rows: pd.DataFrame,
     daily = daily[list(DAILY_COLUMNS)]
     del logged, ids, kept, stats, firsts
 
-    keys = ["patient_id", "key"]
     # ``daily`` is sorted by patient and key: each group is one run of rows.
     group = np.cumsum(first_of_runs(daily, keys)) - 1
     g = daily.groupby(group, sort=True)
