@@ -266,10 +266,23 @@ def _read_parquet(path: Path, name: str) -> RawTable:
                             ) from exc
     frame.columns = _check_header([str(c) for c in frame.columns], file)
     frame = frame.reset_index(drop=True)
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = _decoded(frame[column])
     # A Parquet row has no text line; report its 1-based row number instead (+1 so that
     # the numbers match a CSV export of the same table, whose line 1 is the header).
     frame["_line"] = pd.RangeIndex(2, len(frame) + 2).to_numpy(dtype="int64")
     return RawTable(name, file, frame)
+
+
+def _decoded(values: pd.Series) -> pd.Series:
+    """A Parquet ``binary`` column's bytes as text (UTF-8; bytes that are not valid
+    UTF-8 become U+FFFD, so the row is still loaded or rejected on its merits)."""
+    is_bytes = values.map(lambda v: isinstance(v, bytes | bytearray)).astype(bool)
+    if not is_bytes.any():
+        return values
+    text = values[is_bytes].map(lambda b: bytes(b).decode("utf-8", errors="replace"))
+    return values.where(~is_bytes, text)
 
 
 def _read_xlsx(path: Path, name: str) -> RawTable:

@@ -30,6 +30,7 @@ Rules (each reason below is what the user reads):
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -233,21 +234,71 @@ def _canon_word(series: pd.Series) -> pd.Series:
 
 
 def parse_date(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse ISO 8601 dates (a time part is dropped); return (midnight timestamps, bad)."""
+    """Parse ISO 8601 dates (a time part is dropped; with an offset, the date as
+    written); return (midnight timestamps, bad)."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        values = series
+        values, bad = _typed_in_range(series)
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_localize(None)
-        return values.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=series.index)
+        return values.dt.normalize().astype("datetime64[ns]"), bad
     text = as_text(series)
-    values = pd.to_datetime(_iso_shaped(text), format="ISO8601", errors="coerce")
+    values = _parse_iso(_iso_shaped(text), offsets="wall")
     bad = text.notna() & values.isna()
     return values.dt.normalize().astype("datetime64[ns]"), bad
 
 
-#: ISO dates the parser may see: years 1000-2199 (earlier or later ones are rejected
-#: anyway, and years outside 1677-2262 do not fit a nanosecond timestamp).
-_ISO_SHAPE = re.compile(r"^(?:1\d{3}|2[01]\d{2})-\d{2}-\d{2}")
+#: ISO dates the parser may see: years 1700-2199. Earlier or later ones are rejected
+#: anyway (as "not a valid date"), and only years 1678-2261 fit pandas' nanosecond
+#: timestamps in every time zone.
+_ISO_SHAPE = re.compile(r"^(?:1[7-9]\d{2}|2[01]\d{2})-\d{2}-\d{2}")
+#: Typed (Parquet/xlsx) date-times accepted, as for text (see ``_ISO_SHAPE``).
+_TYPED_RANGE = (pd.Timestamp("1700-01-01"), pd.Timestamp("2200-01-01"))
+
+
+def _typed_in_range(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A datetime column (any unit, naive or aware) as nanoseconds, with values outside
+    :data:`_TYPED_RANGE` blanked and marked bad (a Parquet ``timestamp[ms]`` can hold
+    the year 1000 or 9999, which no nanosecond timestamp can)."""
+    tz = getattr(series.dt, "tz", None)
+    lo, hi = (t.tz_localize(tz) for t in _TYPED_RANGE) if tz is not None else _TYPED_RANGE
+    ok = ((series >= lo) & (series < hi)).fillna(False).astype(bool)
+    bad = series.notna() & ~ok
+    unit = "datetime64[ns]" if tz is None else pd.DatetimeTZDtype("ns", tz)
+    values = series.where(ok).astype(unit)
+    return values, bad
+
+
+def _parse_iso(text: pd.Series, *, offsets: str) -> pd.Series:
+    """``pd.to_datetime(text, format="ISO8601", errors="coerce")`` as naive
+    ``datetime64[ns]`` that never raises.
+
+    Cells with a UTC offset are expected to be parsed elsewhere; one the caller's check
+    missed (``2025-03-01T08Z``) or a column mixing offsets makes pandas return aware
+    values or raise, and then each distinct cell is parsed alone: with an offset it is
+    blanked (``offsets="drop"``: the row is rejected) or kept as the wall time written
+    (``offsets="wall"``, for dates).
+    """
+    try:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        if getattr(parsed.dt, "tz", None) is None:
+            return parsed.astype("datetime64[ns]")
+    except (ValueError, TypeError, OverflowError):  # OutOfBoundsDatetime is a ValueError
+        pass
+
+    def one(cell: object) -> pd.Timestamp:
+        if not isinstance(cell, str):
+            return pd.NaT
+        try:
+            stamp = pd.to_datetime(cell, format="ISO8601")
+            if stamp.tzinfo is not None:
+                if offsets == "drop":
+                    return pd.NaT
+                stamp = stamp.tz_localize(None)
+            return stamp.as_unit("ns")
+        except (ValueError, TypeError, OverflowError):
+            return pd.NaT
+
+    return map_distinct(text, one, dtype="datetime64[ns]")
 
 
 def _iso_shaped(text: pd.Series) -> pd.Series:
@@ -270,7 +321,7 @@ _ISO_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
 _ISO_WIDTH = 19
 #: Years parsed in bulk: instants that fit pandas' nanosecond timestamps in any time zone,
 #: and within the years the general path accepts (see ``_ISO_SHAPE``).
-_FAST_YEARS = (1680, 2199)
+_FAST_YEARS = (1700, 2199)
 
 
 def _arrow_chunks(text: pd.Series) -> list[pa.Array]:
@@ -289,7 +340,7 @@ def _fast_iso_naive(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(ok, nanoseconds)``: ``ok`` marks the cells written exactly in that form
     (``T`` or a space between date and time) with a valid calendar date and time of day
-    (years 1680-2199); ``nanoseconds`` holds their naive value as int64 nanoseconds
+    (years 1700-2199); ``nanoseconds`` holds their naive value as int64 nanoseconds
     since 1970-01-01 (0 elsewhere). Every other cell is left to
     :func:`pandas.to_datetime`, which gives the same value for the cells parsed here.
     """
@@ -370,8 +421,7 @@ def _parse_naive(text: pd.Series, fast: tuple[np.ndarray, np.ndarray] | None = N
     values[~ok] = np.datetime64("NaT")
     rest = ~ok & text.notna().to_numpy(dtype=bool)
     if rest.any():
-        parsed = pd.to_datetime(_iso_shaped(text[rest]), format="ISO8601", errors="coerce")
-        values[rest] = parsed.astype("datetime64[ns]").to_numpy()
+        values[rest] = _parse_iso(_iso_shaped(text[rest]), offsets="drop").to_numpy()
     return pd.Series(values, index=text.index, dtype="datetime64[ns]")
 
 
@@ -397,12 +447,11 @@ def parse_timestamps(series: pd.Series, tz_names: pd.Series) -> tuple[pd.Series,
     nat = np.datetime64("NaT", "ns")
     utc_values = np.full(len(series), nat, dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(series):
-        if getattr(series.dt, "tz", None) is not None:
-            return series.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), \
-                pd.Series(False, index=index)
-        naive_values = series.astype("datetime64[ns]")
+        typed, bad = _typed_in_range(series)
+        if getattr(typed.dt, "tz", None) is not None:
+            return typed.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), bad
+        naive_values = typed
         aware = pd.Series(False, index=index)
-        bad = pd.Series(False, index=index)
     else:
         text = as_text(series)
         ok, nanos = _fast_iso_naive(text)
@@ -443,7 +492,8 @@ def to_local(utc: pd.Series, tz_names: pd.Series) -> pd.Series:
 def _valid_zone(name: str) -> bool:
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        # OSError: a tzdata folder ("Europe") or a name too long for a file name.
         return False
     return True
 
@@ -518,7 +568,8 @@ def _parse_column(
     if kind in ("id", "text"):
         if kind == "id" and pd.api.types.is_float_dtype(series):
             # Parquet/xlsx ids read as floats (e.g. 7.0) mean "7".
-            values = map_distinct(series, lambda v: _show(int(v)) if v == v else None,
+            values = map_distinct(series, lambda v: None if v != v else
+                                  _show(int(v)) if math.isfinite(v) else str(v),
                                   dtype="string")
             distinct = Distinct(values)
         else:

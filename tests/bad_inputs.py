@@ -162,6 +162,33 @@ CASES: tuple[Case, ...] = (
     Case("programs-days-per-week-8", "patient_id,exercise,start_date,days_per_week\n"
          "P1,bridge,2025-03-10,8\n", table="programs", loaded=0,
          rejects=((2, "days_per_week", "implausible"),)),
+    # --- found by exploratory fuzzing (each was a traceback before)
+    Case("timestamp-year-1025", H + "P1,1025-03-01T08:00,bridge,1,10,3,\n"
+         + "P1,1677-09-21T00:12:44,bridge,1,10,3,\n" + OK, loaded=1,
+         rejects=((2, "performed_at", "not a valid date"),
+                  (3, "performed_at", "not a valid date"))),
+    Case("timestamp-offset-year-1500", H + "P1,1500-01-01T00:00+01:00,bridge,1,10,3,\n" + OK,
+         loaded=1, rejects=((2, "performed_at", "not a valid date"),)),
+    Case("timestamp-offset-unusual-form", H + "P1,2025-03-01T08Z,bridge,1,10,3,\n"
+         + "P1,2025-03-01T080000+0100,bridge,1,10,3,\n" + OK, loaded=1,
+         rejects=((2, "performed_at", "not a valid date"),
+                  (3, "performed_at", "not a valid date"))),
+    Case("timestamp-offset-unusual-form-mixed", H + "P1,2025-03-01T08Z,bridge,1,10,3,\n"
+         + "P1,2025-03-02,bridge,1,10,3,\n" + OK, loaded=2,
+         rejects=((2, "performed_at", "not a valid date"),)),
+    Case("pain-year-1025", PAIN_H + "P1,1025-03-01T08:00,4,,,\n", table="pain", loaded=0,
+         rejects=((2, "reported_at", "not a valid date"),)),
+    Case("programs-date-with-offset", "patient_id,exercise,start_date\n"
+         "P1,bridge,2025-03-01T08:00Z\n" "P1,plank,2025-03-02\n", table="programs", loaded=2,
+         check=lambda ds: _eq(sorted(ds.programs["start_date"].dt.strftime("%Y-%m-%d")),
+                              ["2025-03-01", "2025-03-02"])),
+    Case("programs-date-year-1025", "patient_id,exercise,start_date\n"
+         "P1,bridge,1025-03-01\n", table="programs", loaded=0,
+         rejects=((2, "start_date", "not a valid date"),)),
+    Case("patients-timezone-folder-or-too-long",
+         "patient_id,timezone\nP1,Europe\nP2," + "A" * 300 + "\n", table="patients",
+         loaded=0, rejects=((2, "timezone", "unknown time zone"),
+                            (3, "timezone", "unknown time zone"))),
 )
 
 

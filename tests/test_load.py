@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import NOW
 
@@ -280,3 +284,42 @@ def test_every_whole_number_column_has_a_plausibility_limit():
 
     whole = {c.name for t in TABLES for c in t.columns if c.kind == "int"}
     assert whole and whole <= set(LIMITS), whole - set(LIMITS)
+
+
+def _sessions_parquet(folder, **columns):
+    n = len(next(iter(columns.values())))
+    frame = {"patient_id": ["P1"] * n, "performed_at": ["2025-03-01T08:00"] * n,
+             "exercise": ["bridge"] * n}
+    frame.update(columns)
+    pq.write_table(pa.table(frame), folder / "sessions.parquet")
+
+
+def test_parquet_odd_cells_are_rejected_not_a_crash(make_folder):
+    """Found by exploratory fuzzing: each of these was a traceback."""
+    folder = make_folder({})
+    # Float ids that are not finite, bytes that are not UTF-8, and typed timestamps in
+    # years no nanosecond timestamp holds (timestamp[ms] can).
+    _sessions_parquet(folder, patient_id=[float("inf"), 1e300, 1.0])
+    ds = load(folder, now=NOW)
+    assert len(ds.sessions) + len(ds.rejects) == 3
+    assert set(ds.rejects["reason"]) == {"unknown patient (not in the patients table)"}
+
+    _sessions_parquet(folder, exercise=pa.array([b"bridge", b"\xff"], pa.binary()))
+    ds = load(folder, now=NOW)
+    assert sorted(ds.sessions["exercise"]) == ["bridge", "\ufffd"]
+
+    stamps = [dt.datetime(1000, 1, 1), dt.datetime(9999, 1, 1), dt.datetime(2025, 3, 1, 8)]
+    for tz in (None, "UTC"):
+        _sessions_parquet(folder, performed_at=pa.array(stamps, pa.timestamp("ms", tz=tz)))
+        ds = load(folder, now=NOW)
+        assert len(ds.sessions) == 1, tz
+        assert sorted(ds.rejects["line"]) == [2, 3]
+        assert ds.rejects["reason"].str.contains("not a valid date").all()
+
+    programs = pa.table({"patient_id": ["P1", "P1"], "exercise": ["bridge", "plank"],
+                         "start_date": pa.array([dt.date(1000, 1, 1), dt.date(2025, 3, 1)],
+                                                pa.date32())})
+    pq.write_table(programs, folder / "programs.parquet")
+    ds = load(folder, now=NOW)
+    rejected = ds.rejects[ds.rejects["table"] == "programs"]
+    assert len(ds.programs) == 1 and list(rejected["column"]) == ["start_date"]
