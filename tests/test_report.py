@@ -219,3 +219,18 @@ def test_report_all_shows_progress_bar_only_on_a_terminal(small, tmp_path):
     assert code == 0, stderr
     assert "/2 [" not in stderr and "report/s" not in stderr
     assert "Wrote 2 report(s)" in stdout
+
+
+def test_report_file_names_never_collide(small):
+    _, ds, m = small
+    job = ReportJob(ds, m)
+    ids = ["P/1", "P_1", "p1", "P1", "index", "../../etc", "a" * 300, ".hidden", ""]
+    names = job.file_names(ids)
+    assert set(names) == set(ids)
+    folded = [n.casefold() for n in names.values()]
+    assert len(set(folded)) == len(ids) and "index.html" not in folded
+    # An id that is a file name as it stands keeps it; the others get -2, -3, ...
+    assert names["P_1"] == "P_1.html" and names["P/1"] == "P_1-2.html"
+    assert names["P1"] == "P1.html" and names["p1"] == "p1-2.html"
+    assert names["index"] == "index-2.html"
+    assert all("/" not in n and not n.startswith(".") and len(n) < 120 for n in names.values())
