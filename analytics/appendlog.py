@@ -73,7 +73,7 @@ from analytics.importers.common import (
 from analytics.io import canonical_column, decode_text, find_table_file, read_table
 from analytics.link import Linker
 from analytics.schema import PAIN, PATIENTS, SESSIONS, Table
-from analytics.textfmt import is_formula_like, neutralise_formula
+from analytics.textfmt import is_formula_like, neutralise_formula, valid_text_frame
 from analytics.validate import as_text, validate_table
 
 #: The lock file inside a data folder.
@@ -242,6 +242,8 @@ def import_parsed(folder: str | Path, parsed: Parsed, patient_id: str, *,
     docstring); returns the counts."""
     patient_id = patient_id.strip()
     ctx = folder_context(folder, patient_id, catalog=catalog, now=now)
+    parsed = dataclasses.replace(parsed, sessions=valid_text_frame(parsed.sessions),
+                                 pain=valid_text_frame(parsed.pain))
     safe = dataclasses.replace(parsed, sessions=_neutralised(parsed.sessions, "sessions"),
                                pain=_neutralised(parsed.pain, "pain"))
     classified = _as_typed(classify(safe, patient_id, ctx.linker, timezones=ctx.timezones,

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from analytics.errors import AnalyticsError, DataFileError
+from analytics.textfmt import printable
 
 
 def _print_json(obj: Any) -> None:
@@ -36,6 +37,14 @@ class _Group(click.Group):
                 _print_json({"error": str(exc), "file": None})
             else:
                 click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+        except OSError as exc:  # a file or folder that cannot be read or written
+            where = exc.filename if exc.filename is not None else "a file"
+            message = f"cannot use {where}: {exc.strerror or exc}"
+            if ctx.meta.get("json"):
+                _print_json({"error": message, "file": exc.filename})
+            else:
+                click.echo(f"Error: {printable(message)}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)

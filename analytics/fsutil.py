@@ -8,6 +8,7 @@ most a temporary file (``.NAME.XXXXXXXX.tmp``) is left beside it, which
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import tempfile
@@ -38,6 +39,10 @@ def atomic_path(path: str | os.PathLike[str], *, durable: bool = False) -> Itera
     file either (used for the data folder's tables; reports can be written again).
     """
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # Renaming over it would replace a folder's entry such as /dev/full or a FIFO.
+        raise OSError(errno.EINVAL, "exists and is not a regular file (left untouched)",
+                      str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(target.name), suffix=".tmp",
                                     dir=target.parent)

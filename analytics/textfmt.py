@@ -44,6 +44,36 @@ def _cell(value: Any) -> str:
 #: Control characters (C0 and C1, DEL), which a terminal may obey (``ESC [`` sequences
 #: can recolour, retitle or clear it), plus line and paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Lone UTF-16 surrogates: a Python ``str`` can hold them (from a JSON ``"\ud800"``
+#: escape, or bytes that are not UTF-8 on a command line) but no UTF-8 file can.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value: Any) -> Any:
+    """``value`` with lone surrogates replaced by U+FFFD (the replacement character), so
+    it can be stored and written as UTF-8; other values are returned unchanged.
+
+    >>> valid_text("a\ud800b"), valid_text(3)
+    ('a\ufffdb', 3)
+    """
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def valid_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`valid_text` applied to its text columns (a new frame; the
+    same one when nothing needed replacing)."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        cleaned = values.map(valid_text)
+        if not cleaned.equals(values):
+            out = out.copy() if out is frame else out
+            out[column] = cleaned.astype(values.dtype)
+    return out
 
 
 def printable(text: str) -> str:

@@ -9,6 +9,7 @@ so the export is validated with the ``fhir.resources.R4B`` models.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -287,3 +288,54 @@ def test_imported_fhir_round_trips_through_export(data_dir: Path, tmp_path: Path
     raw = json.loads(out.read_text(encoding="utf-8"))
     values = [e["resource"]["valueQuantity"]["value"] for e in raw["entry"][1:-1]]
     assert values == [4, 6, 7]
+
+
+# --------------------------------------------------------------------------- found by fuzzing
+
+
+def test_lone_surrogates_are_stored_as_replacement_characters(data_dir: Path, tmp_path: Path):
+    """A JSON "\\ud800" escape or non-UTF-8 bytes on a command line put lone surrogates
+    into Python text; no UTF-8 file can hold them. They were an internal error."""
+    from analytics.cli import cli
+    from analytics.dashboard_data import LogEntry, LogEntryError, save_entry
+
+    note = tmp_path / "note.json"
+    note.write_text('{"resourceType":"Observation","status":"final","code":{"coding":'
+                    '[{"system":"http://loinc.org","code":"72514-3"}]},'
+                    '"effectiveDateTime":"2025-06-01T07:15:00Z","valueInteger":3,'
+                    '"note":[{"text":"ok \\ud800"}]}', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "fhir", str(note), "--patient", "P1",
+                                      "--data", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "ok \ufffd" in (data_dir / "pain.csv").read_text(encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["log", str(data_dir), "Glute bridge", "--patient", "P1",
+                                      "--notes", "a\udcff", "--at", "2025-06-01T08:30"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["log", str(data_dir), "Glute bridge", "--patient", "P1",
+                                      "--reps", "3\udcff", "--at", "2025-06-01T09:30"])
+    assert result.exit_code != 3 and "Internal error" not in result.output
+    assert "reps" in result.output
+    with pytest.raises(LogEntryError):
+        save_entry(data_dir, "P1", LogEntry("Glute bridge", sets="\ud800"), "2025-06-01T10:30")
+
+
+def test_unwritable_or_special_output_is_a_clear_error(tmp_path: Path):
+    from analytics.cli import cli
+
+    data = REPO / "data"
+    # Renaming the export over a special file (fuzzing used /dev/full, as root) replaced
+    # it; a FIFO stands in for it here.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = CliRunner().invoke(cli, ["export", "fhir", str(data), "--patient", "P001",
+                                      "--out", str(fifo)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot use {fifo}" in result.output and "not a regular file" in result.output
+    assert fifo.is_fifo()
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export", "fhir", str(data), "--patient", "P001",
+                                      "--out", str(blocked / "p.json")])
+    assert result.exit_code == 2 and "Internal error" not in result.output, result.output
+    assert f"cannot use {blocked}" in result.output

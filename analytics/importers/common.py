@@ -30,6 +30,7 @@ from analytics.errors import DataFileError
 from analytics.io import RawTable, canonical_column, decode_text
 from analytics.link import Linker
 from analytics.schema import PAIN, SESSIONS
+from analytics.textfmt import valid_text_frame
 from analytics.validate import validate_table
 
 #: Columns of the session rows an importer produces (``patient_id`` is added later).
@@ -510,7 +511,7 @@ def validate_rows(table: str, frame: pd.DataFrame, file: str, *,
     """
     spec = SESSIONS if table == "sessions" else PAIN
     columns = spec.column_names if table == "sessions" else PAIN_HEADER
-    text = frame.reset_index(drop=True)[list(columns)]
+    text = valid_text_frame(frame.reset_index(drop=True)[list(columns)])
     raw_frame = text.assign(_row=range(len(text)), _line=frame["_line"].to_numpy())
     raw = RawTable(table, file, raw_frame, header=tuple(columns))
     checked = validate_table(raw, spec, timezones=timezones, now=now)
