@@ -14,6 +14,18 @@ from hypothesis import settings
 # random inputs each run (that is how the 1e100 whole-number crash was found).
 settings.register_profile("ci", derandomize=True, print_blob=True)
 
+def synth_folder(folder: Path, *, fmt: str = "csv", **cohort: object) -> Path:
+    """Write ``generate_cohort(**cohort)`` (ending 2025-06-01 unless ``end_date`` is
+    given) into ``folder`` as ``fmt`` tables; returns ``folder``."""
+    import datetime as dt
+
+    from analytics.synth import generate_cohort, write_cohort
+
+    cohort.setdefault("end_date", dt.date(2025, 6, 1))
+    write_cohort(generate_cohort(**cohort), folder, fmt=fmt)  # type: ignore[arg-type]
+    return folder
+
+
 #: A fixed "now" so that future-date checks do not depend on the clock.
 NOW = pd.Timestamp("2025-06-30T12:00:00Z")
 

@@ -50,11 +50,8 @@ def _no_formula(rows: list[list[str]]) -> None:
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "patients.csv").write_text(PATIENTS, encoding="utf-8")
-    return data
+def folder(make_folder) -> Path:
+    return make_folder({"patients.csv": PATIENTS})
 
 
 # --------------------------------------------------------------------------- the rule

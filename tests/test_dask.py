@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, PATIENTS
+from conftest import NOW, PATIENTS, synth_folder
 
 from analytics import Dataset, load
 from analytics.cli import cli
 from analytics.metrics.summary import CohortMetrics, compute
-from analytics.synth import generate_cohort, write_cohort
 
 distributed = pytest.importorskip("distributed")
 engine = pytest.importorskip("analytics.engine_dask")
@@ -31,10 +29,8 @@ def client():
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("dask") / "cohort"
-    data = generate_cohort(n_patients=9, days=35, seed=5, end_date=dt.date(2025, 6, 1))
-    write_cohort(data, folder, fmt="parquet")
-    return folder
+    return synth_folder(tmp_path_factory.mktemp("dask") / "cohort", fmt="parquet",
+                        n_patients=9, days=35, seed=5)
 
 
 def assert_same(a: object, b: object, skip: tuple[str, ...] = ("path", "catalog")) -> None:
@@ -172,8 +168,6 @@ def test_parquet_read_through_fsspec_urls(cohort, client, tmp_path):
     run = engine.compute_dask("file://" + str(cohort), client=client, now=NOW, npartitions=2,
                               storage_options={})
     pd.testing.assert_frame_equal(expected, run.summary())
-    csv = tmp_path / "csv"
-    write_cohort(generate_cohort(n_patients=2, days=7, seed=1, end_date=dt.date(2025, 6, 1)),
-                 csv)
+    csv = synth_folder(tmp_path / "csv", n_patients=2, days=7, seed=1)
     with pytest.raises(Exception, match="only Parquet tables"):
         engine.compute_dask("file://" + str(csv), client=client, now=NOW)

@@ -47,11 +47,8 @@ EXPECTED: dict[str, tuple[str, int, int, int, int, int]] = {
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "patients.csv").write_text(PATIENTS, encoding="utf-8")
-    return folder
+def data_dir(make_folder) -> Path:
+    return make_folder({"patients.csv": PATIENTS})
 
 
 def run_import(*args: str):

@@ -24,17 +24,13 @@ from analytics.metrics.summary import compute, summary_records
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
 REPO = Path(__file__).resolve().parents[1]
-PATIENTS = "patient_id,name,timezone\nP1,Ann,Europe/London\nP2,Bob,America/New_York\n"
 PROGRAMS = ("patient_id,exercise,start_date,end_date,sets,reps,hold_s,times_per_day,"
             "days_per_week\nP1,bridge,2025-06-01,2025-06-07,1,10,,1,7\n")
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "patients.csv").write_text(PATIENTS, encoding="utf-8")
-    return folder
+def data_dir(make_folder) -> Path:
+    return make_folder({})  # conftest's patients: P1 Europe/London, P2 America/New_York
 
 
 def log(folder: Path, *args: str):

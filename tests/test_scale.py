@@ -3,7 +3,6 @@ per distinct value (not per row), and the cohort benchmark runs."""
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import sys
 from pathlib import Path
@@ -11,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NOW
+from conftest import NOW, synth_folder
 
 import analytics.link as link_module
 import analytics.metrics.calendar as calendar_module
 import analytics.validate as validate_module
 from analytics import load
 from analytics.metrics.summary import compute
-from analytics.synth import generate_cohort, write_cohort
 from analytics.vector import (
     Distinct,
     first_of_runs,
@@ -127,10 +125,8 @@ def test_fast_timestamp_parsing_equals_the_general_path(text):
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("scale") / "cohort"
-    data = generate_cohort(n_patients=6, days=60, seed=2, end_date=dt.date(2025, 6, 1))
-    write_cohort(data, folder, fmt="parquet")
-    return folder
+    return synth_folder(tmp_path_factory.mktemp("scale") / "cohort", fmt="parquet",
+                        n_patients=6, days=60, seed=2)
 
 
 def test_names_are_handled_once_per_distinct_value(cohort, monkeypatch):
@@ -163,9 +159,7 @@ def test_cost_grows_with_rows_not_faster(cohort, tmp_path):
     operations, so CPU time must not grow like the square (loose bound: shared CI)."""
     import time
 
-    bigger = tmp_path / "bigger"
-    write_cohort(generate_cohort(n_patients=24, days=60, seed=2, end_date=dt.date(2025, 6, 1)),
-                 bigger, fmt="parquet")
+    bigger = synth_folder(tmp_path / "bigger", fmt="parquet", n_patients=24, days=60, seed=2)
     costs = []
     for folder in (cohort, bigger):
         load(folder, now=NOW, cache=False)  # warm up imports and caches
