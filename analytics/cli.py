@@ -5,7 +5,6 @@ an internal-error line (exit status 3)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,11 @@ from typing import Any
 import click
 
 from analytics.errors import AnalyticsError, DataFileError
-from analytics.textfmt import printable
+from analytics.textfmt import printable, to_json_text
 
 
 def _print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    click.echo(to_json_text(obj))
 
 
 class _Group(click.Group):

@@ -12,7 +12,6 @@ user.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import click
 
 from analytics.errors import AnalyticsError, DataFileError
-from analytics.textfmt import printable
+from analytics.textfmt import printable, to_json_text
 
 #: Formats of ``adherence import`` (``auto`` detects the format from the file).
 IMPORT_FORMATS: tuple[str, ...] = ("strong", "hevy", "fitnotes", "fhir", "auto")
@@ -35,7 +34,7 @@ _LOG_OPTIONS: dict[str, str] = {
 
 
 def _print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    click.echo(to_json_text(obj))
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ from analytics.metrics.summary import (
 from analytics.report.context import PAIN_STATUS_WORDS, STOP_ADVICE, URGENT_ADVICE
 from analytics.schema import SYMPTOMS
 from analytics.settings import DEFAULT_SETTINGS, Settings
+from analytics.textfmt import fmt_or_dash, plural
 
 if TYPE_CHECKING:  # the log form's writer is imported only when logging
     from analytics.appendlog import ImportResult
@@ -204,20 +205,16 @@ class DashboardData:
         if counts["urgent"]:
             flags.append(f"{counts['urgent']} urgent")
         if counts["red_flag"]:
-            flags.append(_plural(counts["red_flag"], "red flag"))
+            flags.append(plural(counts["red_flag"], "red flag"))
         if flags:
             text += " ⚠ " + ", ".join(flags)
         if counts["warning"]:
-            text += " · " + _plural(counts["warning"], "warning")
+            text += " · " + plural(counts["warning"], "warning")
         return text
 
     def patient_options(self) -> list[tuple[str, str]]:
         """``(label, patient_id)`` for a dropdown."""
         return [(self.label(p), p) for p in self.patient_ids]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word if n == 1 else word + 's'}"
 
 
 # --------------------------------------------------------------------------- headline
@@ -303,10 +300,6 @@ def headline(m: CohortMetrics, patient_id: str) -> Headline:
     )
 
 
-def _fmt(value: float | int | None, spec: str = "{:.1f}") -> str:
-    return "-" if value is None else spec.format(value)
-
-
 _CARD = ('<div class="an-card an-{tone}" style="border:1px solid #ddd;border-left:6px solid '
          '{color};border-radius:6px;padding:6px 12px;min-width:170px;flex:1">'
          '<div style="font-size:12px;color:#555">{label}</div>'
@@ -327,16 +320,16 @@ def headline_html(h: Headline, name: str = "") -> str:
         adherence = _card("adherence", "Adherence", "-", h.adherent_text, "neutral")
     else:
         detail = (f"{h.sessions_done} of {h.sessions_prescribed} prescribed sessions; "
-                  f"complete sessions {_fmt(h.complete_sessions_pct)}%. {h.adherent_text}")
-        adherence = _card("adherence", "Adherence", f"{_fmt(h.adherence_pct)}%", detail,
+                  f"complete sessions {fmt_or_dash(h.complete_sessions_pct)}%. {h.adherent_text}")
+        adherence = _card("adherence", "Adherence", f"{fmt_or_dash(h.adherence_pct)}%", detail,
                           "good" if h.adherent else "warn")
     since = ("no session yet" if h.days_since_last_session is None
              else f"last session {h.days_since_last_session} day(s) before the period end")
-    streak = _card("streak", "Current streak", f"{_fmt(h.current_streak_days, '{}')} day(s)",
-                   f"Longest {_fmt(h.longest_streak_days, '{}')} day(s); {since}.",
+    streak = _card("streak", "Current streak", f"{fmt_or_dash(h.current_streak_days, '{}')} day(s)",
+                   f"Longest {fmt_or_dash(h.longest_streak_days, '{}')} day(s); {since}.",
                    "good" if (h.current_streak_days or 0) > 0 else "neutral")
     tone = {"improved": "good", "worse": "bad"}.get(h.pain_status, "neutral")
-    pain = _card("pain", "Pain change", _fmt(h.pain_change, "{:+.1f}"), h.pain_text, tone)
+    pain = _card("pain", "Pain change", fmt_or_dash(h.pain_change, "{:+.1f}"), h.pain_text, tone)
     alert_tone = "bad" if h.n_urgent else "warn" if h.n_warning else "neutral"
     alerts = _card("alerts", "Alerts", str(h.n_alerts),
                    f"{h.n_urgent} urgent, {h.n_warning} warning(s).", alert_tone)
@@ -544,10 +537,11 @@ def caseload_html(frame: pd.DataFrame, threshold: float) -> str:
         status = PAIN_STATUS_WORDS.get(str(r["pain_status"]), str(r["pain_status"]))
         body.append(
             f'<tr data-patient="{html.escape(str(r["patient_id"]))}"><td>{label}</td>'
-            f'<td>{_fmt(_num(pct))}%{flag}</td><td>{sessions}</td>'
-            f'<td>{_fmt(_int(r["current_streak_days"]), "{}")}</td>'
-            f'<td>{_fmt(_int(r["days_since_last_session"]), "{}")}</td>'
-            f'<td>{_fmt(_num(r["pain_change"]), "{:+.1f}")}</td><td>{html.escape(status)}</td>'
+            f'<td>{fmt_or_dash(_num(pct))}%{flag}</td><td>{sessions}</td>'
+            f'<td>{fmt_or_dash(_int(r["current_streak_days"]), "{}")}</td>'
+            f'<td>{fmt_or_dash(_int(r["days_since_last_session"]), "{}")}</td>'
+            f'<td>{fmt_or_dash(_num(r["pain_change"]), "{:+.1f}")}</td>'
+            f'<td>{html.escape(status)}</td>'
             f'<td>{", ".join(badges) or "-"}</td></tr>')
     if not body:
         body.append('<tr><td colspan="8"><i>No patient matches the filters.</i></td></tr>')

@@ -39,6 +39,7 @@ import plotly.graph_objects as go
 
 from analytics.metrics.summary import CohortMetrics
 from analytics.metrics.timing import TIMING_ADVICE
+from analytics.textfmt import fmt_or_dash, plural
 
 if TYPE_CHECKING:
     from analytics.catalog import Catalog
@@ -147,14 +148,6 @@ def _nums(values: Iterable[Any]) -> list[float | None]:
 
 def _ints(values: Iterable[Any]) -> list[int]:
     return [int(v) for v in values]
-
-
-def _fmt(value: float | None, spec: str = "{:.1f}") -> str:
-    return "-" if value is None else spec.format(value)
-
-
-def _plural(n: int, word: str, words: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
 def _display_name(key: str, exercise_id: Any, names: dict[str, str] | None) -> str:
@@ -331,11 +324,11 @@ def calendar_heatmap(m: CohortMetrics, patient_id: str) -> Chart:
                      yaxis={"categoryorder": "array", "categoryarray": list(WEEKDAYS),
                             "autorange": "reversed", "showgrid": False})
     n_presc = sum(counts.values())
-    summary = (f"Of {_plural(n_presc, 'day')} with a prescription from {_iso(d['day'].iloc[0])} "
+    summary = (f"Of {plural(n_presc, 'day')} with a prescription from {_iso(d['day'].iloc[0])} "
                f"to {_iso(d['day'].iloc[-1])}, all sessions were done on {counts[CAL_FULL]}, "
                f"some on {counts[CAL_PARTIAL]} and none on {counts[CAL_MISSED]}.")
     if n_free:
-        summary += f" Nothing was prescribed on {_plural(n_free, 'day')}."
+        summary += f" Nothing was prescribed on {plural(n_free, 'day')}."
     return Chart(key, title, _spec(data, layout), summary)
 
 
@@ -373,7 +366,7 @@ def weekly_adherence(m: CohortMetrics, patient_id: str) -> Chart:
     valid = [p for p in pct if p is not None]
     n_below = sum(below)
     summary = (f"Weekly adherence ranged from {min(valid):.1f}% to {max(valid):.1f}% over "
-               f"{_plural(len(valid), 'week')} with a prescription; {n_below} "
+               f"{plural(len(valid), 'week')} with a prescription; {n_below} "
                f"{'was' if n_below == 1 else 'were'} below the {threshold:g}% threshold.")
     return Chart(key, title, _spec(data, layout), summary)
 
@@ -516,8 +509,9 @@ def hold_progression(m: CohortMetrics, patient_id: str,
                       "yref": f"y{suffix} domain", "x": 0.01, "y": 0.02, "xanchor": "left",
                       "yanchor": "bottom", "showarrow": False, "font": {"size": 11}})
         parts.append(f"{label}: best {pb:g} s on {pb_day}, {slope_text}, "
-                     f"mean {_fmt(_num(r.last7_mean_s))} s over the last 7 logged days against a "
-                     f"{_fmt(_num(r.target_s), '{:g}')} s target")
+                     f"mean {fmt_or_dash(_num(r.last7_mean_s))} s over the last 7 logged days "
+                     "against a "
+                     f"{fmt_or_dash(_num(r.target_s), '{:g}')} s target")
     height = max(HEIGHT, HOLD_BASE_HEIGHT + HOLD_ROW_HEIGHT * n)
     layout = _layout(title, "", "Hold (s)" if n > 1 else y_title, height=height,
                      showlegend=True, yaxis={"rangemode": "tozero"})
@@ -601,15 +595,15 @@ def pain_trend(m: CohortMetrics, patient_id: str) -> Chart:
                f"({s.pain_improved_points:g} points)", PALETTE["bluish_green"],
                position="bottom right")
 
-    summary = (f"{_plural(int(p['n_reports'].sum()), 'pain report')} on "
-               f"{_plural(len(p), 'day')} from {days[0]} to {days[-1]}.")
+    summary = (f"{plural(int(p['n_reports'].sum()), 'pain report')} on "
+               f"{plural(len(p), 'day')} from {days[0]} to {days[-1]}.")
     if c is not None and baseline is not None:
         recent = _num(c["pain_recent"])
         chg = _num(c["pain_change"])
         status = PAIN_STATUS_WORDS.get(str(c["pain_status"]), str(c["pain_status"]))
         summary += (f" Average pain was {baseline:.1f}/10 in the first {s.pain_window_days} "
-                    f"days and {_fmt(recent)}/10 in the last {s.pain_window_days} days "
-                    f"(change {_fmt(chg, '{:+.1f}')} points: {status}).")
+                    f"days and {fmt_or_dash(recent)}/10 in the last {s.pain_window_days} days "
+                    f"(change {fmt_or_dash(chg, '{:+.1f}')} points: {status}).")
     if target is None and baseline is not None:
         summary += (f" The baseline is below {s.pain_improved_points:g} points, so no "
                     "improvement line is drawn.")
@@ -633,9 +627,9 @@ def pain_before_after(m: CohortMetrics, patient_id: str) -> Chart:
     data = [{
         "type": "bar", "name": "mean pain", "x": ["Before session", "After session"],
         "y": [before, after], "marker": {"color": [PALETTE["orange"], PALETTE["blue"]]},
-        "text": [f"{_fmt(before)} (n={n} days)", f"{_fmt(after)} (n={n} days)"],
+        "text": [f"{fmt_or_dash(before)} (n={n} days)", f"{fmt_or_dash(after)} (n={n} days)"],
         "textposition": "outside", "cliponaxis": False,
-        "hovertemplate": f"%{{x}}: mean pain %{{y:.2f}}/10 over {_plural(n, 'paired day')}"
+        "hovertemplate": f"%{{x}}: mean pain %{{y:.2f}}/10 over {plural(n, 'paired day')}"
                          "<extra></extra>",
     }]
     layout = _layout(title, x_title, y_title, yaxis={"range": [0, 10], "dtick": 2})
@@ -643,8 +637,8 @@ def pain_before_after(m: CohortMetrics, patient_id: str) -> Chart:
     direction = ("no difference" if gap == 0
                  else f"{abs(gap):.1f} points {'lower' if gap < 0 else 'higher'} after "
                       "exercising")
-    summary = (f"On {_plural(n, 'day')} with pain reported both before and after a session, "
-               f"mean pain was {_fmt(before)}/10 before and {_fmt(after)}/10 after "
+    summary = (f"On {plural(n, 'day')} with pain reported both before and after a session, "
+               f"mean pain was {fmt_or_dash(before)}/10 before and {fmt_or_dash(after)}/10 after "
                f"({direction}).")
     return Chart(key, title, _spec(data, layout), summary)
 
@@ -690,10 +684,10 @@ def dose_by_exercise(m: CohortMetrics, patient_id: str, *,
     values = [v for v in capped if v is not None]
     low = [lab for lab, v in zip(labels, capped, strict=True) if v is not None and v < 80]
     summary = (f"Mean repetitions per session were {min(values):.0f}% to {max(values):.0f}% "
-               f"of the prescription across {_plural(len(values), 'exercise')}")
+               f"of the prescription across {plural(len(values), 'exercise')}")
     summary += (f"; below 80% for {', '.join(low)}." if low else ".")
     if n_without:
-        summary += (f" {_plural(n_without, 'exercise')} without a repetition prescription "
+        summary += (f" {plural(n_without, 'exercise')} without a repetition prescription "
                     f"{'is' if n_without == 1 else 'are'} not shown.")
     return Chart(key, title, _spec(data, layout), summary)
 
@@ -738,10 +732,10 @@ def session_times(m: CohortMetrics, patient_id: str) -> Chart:
     _vline(layout, early_hour, f"{early_hour:02d}:00")
     n_stretch = int(sum(stretch))
     n_early = int((t["has_stretch"].astype(bool) & t["early"].astype(bool)).sum())
-    head = f"{_plural(len(t), 'session')} logged"
+    head = f"{plural(len(t), 'session')} logged"
     if n_stretch:
         share = 100.0 * n_early / n_stretch
-        head += (f"; {n_early} of {_plural(n_stretch, 'stretch session')} ({share:.0f}%) "
+        head += (f"; {n_early} of {plural(n_stretch, 'stretch session')} ({share:.0f}%) "
                  f"started before {early_hour:02d}:00.")
     else:
         head += "; none included a stretch."
@@ -812,10 +806,10 @@ def adherence_distribution(m: CohortMetrics) -> Chart:
     _vline(layout, threshold, f"threshold {threshold:g}%", position="top left")
     n_ok = sum(v >= threshold for v in values)
     median = float(pd.Series(values).median())
-    summary = (f"{n_ok} of {_plural(len(values), 'patient')} with a program reached the "
+    summary = (f"{n_ok} of {plural(len(values), 'patient')} with a program reached the "
                f"{threshold:g}% threshold (median adherence {median:.1f}%).")
     if n_none:
-        summary += f" {_plural(n_none, 'patient')} without a program in this period."
+        summary += f" {plural(n_none, 'patient')} without a program in this period."
     return Chart(key, title, _spec(data, layout), summary)
 
 
@@ -868,7 +862,7 @@ def pain_change_distribution(m: CohortMetrics) -> Chart:
     n_down = sum(v is not None and v <= -improved for v in values)
     n_up = sum(v is not None and v >= worse for v in values)
     n_undecided = judged.count(False)
-    summary = (f"Of {_plural(len(values), 'patient')} with pain reports, {n_down} reported "
+    summary = (f"Of {plural(len(values), 'patient')} with pain reports, {n_down} reported "
                f"at least {improved:g} points less pain and {n_up} at least {worse:g} points "
                f"more (median change {float(pd.Series(values).median()):+.1f} points).")
     if n_undecided:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from typing import Any
@@ -49,12 +50,35 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``"1 day"``, ``"3 days"`` (``words``: an irregular plural).
+
+    >>> plural(1, "day"), plural(2, "day"), plural(2, "entry", "entries")
+    ('1 day', '2 days', '2 entries')
+    """
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def fmt_or_dash(value: float | int | None, spec: str = "{:.1f}") -> str:
+    """``value`` formatted with ``spec``, or ``"-"`` when unknown.
+
+    >>> fmt_or_dash(2.345), fmt_or_dash(None)
+    ('2.3', '-')
+    """
+    return "-" if value is None else spec.format(value)
+
+
+def to_json_text(obj: Any) -> str:
+    """``obj`` as indented JSON for a terminal (non-ASCII kept, other types as text)."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+
+
 def valid_text(value: Any) -> Any:
     """``value`` with lone surrogates replaced by U+FFFD (the replacement character), so
     it can be stored and written as UTF-8; other values are returned unchanged.
 
-    >>> valid_text("a\ud800b"), valid_text(3)
-    ('a\ufffdb', 3)
+    >>> valid_text("a\\ud800b") == "a\\ufffdb", valid_text(3)
+    (True, 3)
     """
     if isinstance(value, str) and _SURROGATE.search(value):
         return _SURROGATE.sub("\ufffd", value)
