@@ -92,7 +92,7 @@ NO_SESSIONS = "No sessions logged in this period."
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart: a stable ``key``, its ``title``, the figure and a plain-words summary.
+    """One chart: a stable ``key``, the figure and a plain-words summary.
 
     ``spec`` is the figure as a plain dict (treat it as read-only: charts may be
     cached and shared); :attr:`figure` is the same figure as a new, validated
@@ -100,9 +100,13 @@ class Chart:
     """
 
     key: str
-    title: str
     spec: Spec
     summary: str
+
+    @property
+    def title(self) -> str:
+        """The chart's title (the one in ``spec``)."""
+        return str(self.spec["layout"]["title"]["text"])
 
     @property
     def figure(self) -> go.Figure:
@@ -210,7 +214,7 @@ def _empty(key: str, title: str, x_title: str, y_title: str, message: str,
     layout["annotations"] = [{"text": message, "xref": "paper", "yref": "paper", "x": 0.5,
                               "y": 0.5, "showarrow": False,
                               "font": {"size": 14, "color": "#555555"}}]
-    return Chart(key, title, _spec([], layout), summary or message)
+    return Chart(key, _spec([], layout), summary or message)
 
 
 #: Label positions of reference lines: ``(x, xanchor, y, yanchor)`` along the line,
@@ -329,7 +333,7 @@ def calendar_heatmap(m: CohortMetrics, patient_id: str) -> Chart:
                f"some on {counts[CAL_PARTIAL]} and none on {counts[CAL_MISSED]}.")
     if n_free:
         summary += f" Nothing was prescribed on {plural(n_free, 'day')}."
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 # --------------------------------------------------------------------------- weekly
@@ -368,7 +372,7 @@ def weekly_adherence(m: CohortMetrics, patient_id: str) -> Chart:
     summary = (f"Weekly adherence ranged from {min(valid):.1f}% to {max(valid):.1f}% over "
                f"{plural(len(valid), 'week')} with a prescription; {n_below} "
                f"{'was' if n_below == 1 else 'were'} below the {threshold:g}% threshold.")
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 # --------------------------------------------------------------------------- holds
@@ -521,7 +525,7 @@ def hold_progression(m: CohortMetrics, patient_id: str,
     layout["legend"] = {**layout["legend"], "orientation": "v", "x": 1.02,
                         "xanchor": "left", "y": 1.0, "yanchor": "top"}
     summary = "Daily longest hold per exercise. " + "; ".join(parts) + "."
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 # --------------------------------------------------------------------------- pain
@@ -607,7 +611,7 @@ def pain_trend(m: CohortMetrics, patient_id: str) -> Chart:
     if target is None and baseline is not None:
         summary += (f" The baseline is below {s.pain_improved_points:g} points, so no "
                     "improvement line is drawn.")
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 def pain_before_after(m: CohortMetrics, patient_id: str) -> Chart:
@@ -640,7 +644,7 @@ def pain_before_after(m: CohortMetrics, patient_id: str) -> Chart:
     summary = (f"On {plural(n, 'day')} with pain reported both before and after a session, "
                f"mean pain was {fmt_or_dash(before)}/10 before and {fmt_or_dash(after)}/10 after "
                f"({direction}).")
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 # --------------------------------------------------------------------------- dose
@@ -689,7 +693,7 @@ def dose_by_exercise(m: CohortMetrics, patient_id: str, *,
     if n_without:
         summary += (f" {plural(n_without, 'exercise')} without a repetition prescription "
                     f"{'is' if n_without == 1 else 'are'} not shown.")
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 # --------------------------------------------------------------------------- timing
@@ -741,7 +745,7 @@ def session_times(m: CohortMetrics, patient_id: str) -> Chart:
         head += "; none included a stretch."
     summary = (f"{head} The two articles differ on timing (for information, not an alert): "
                f"{_advice_text()}")
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 # --------------------------------------------------------------------------- patient
@@ -810,7 +814,7 @@ def adherence_distribution(m: CohortMetrics) -> Chart:
                f"{threshold:g}% threshold (median adherence {median:.1f}%).")
     if n_none:
         summary += f" {plural(n_none, 'patient')} without a program in this period."
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
 
 
 def _change_bin(value: float) -> int:
@@ -868,4 +872,4 @@ def pain_change_distribution(m: CohortMetrics) -> Chart:
     if n_undecided:
         summary += (f" {n_undecided} of them {'does' if n_undecided == 1 else 'do'} not yet "
                     "have enough reports to judge.")
-    return Chart(key, title, _spec(data, layout), summary)
+    return Chart(key, _spec(data, layout), summary)
