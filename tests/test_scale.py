@@ -24,6 +24,7 @@ from analytics.vector import (
     group_ids,
     joint_keys,
     map_distinct,
+    named_agg,
     sort_frame,
 )
 
@@ -71,6 +72,20 @@ def test_group_helpers_match_pandas(by):
     ordered = sort_frame(frame, by)
     np.testing.assert_array_equal(first_of_runs(ordered, by),
                                   ~ordered.duplicated(by, keep="first").to_numpy())
+
+
+@pytest.mark.parametrize("by", [["s"], ["s", "d"], ["t", "b"], ["d", "i"]])
+@pytest.mark.parametrize("sort", [True, False])
+@pytest.mark.parametrize("rows", [4000, 0])
+def test_named_agg_matches_pandas(by, sort, rows):
+    frame = _frame(rows, 11)
+    spec = {"n": ("f", "size"), "f_mean": ("f", "mean"), "f_sum": ("f", "sum"),
+            "f_count": ("f", "count"), "z_max": ("z", "max"), "u_min": ("u", "min"),
+            "d_first": ("d", "first"), "d_last": ("d", "last"), "t_first": ("t", "first"),
+            "s_nunique": ("s", "nunique"), "i_sum": ("i", "sum"), "b_sum": ("b", "sum"),
+            "f_median": ("f", "median")}
+    grouped = frame.groupby(by, sort=sort)
+    pd.testing.assert_frame_equal(named_agg(grouped, **spec), grouped.agg(**spec))
 
 
 def test_joint_keys_match_merge():

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import sort_frame
+from analytics.vector import named_agg, sort_frame
 
 
 def daily_adherence(calendar: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
@@ -84,8 +84,9 @@ def weekly_adherence(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         ["prescribed", "done", "done_complete"]].sum()
     # Weekly-mode days: a prorated quota per week, capped done.
     wk = d[d["weekly_mode"]]
-    weekly_part = wk.groupby(keys, sort=False).agg(
-        n_days=("day", "size"), dpw=("days_per_week", "max"), tpd=("prescribed", "max"),
+    weekly_part = named_agg(
+        wk.groupby(keys, sort=False), n_days=("day", "size"), dpw=("days_per_week", "max"),
+        tpd=("prescribed", "max"),
         done=("done", "sum"), done_complete=("done_complete", "sum"))
     quota = np.floor(weekly_part["dpw"] * weekly_part["tpd"] * weekly_part["n_days"] / 7 + 0.5)
     weekly_part = pd.DataFrame({

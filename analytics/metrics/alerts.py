@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import sort_frame
+from analytics.vector import named_agg, sort_frame
 
 ALERT_COLUMNS: tuple[str, ...] = ("patient_id", "kind", "severity", "date", "message")
 SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
@@ -49,9 +49,8 @@ def no_activity_alerts(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     idle = (d["prescribed"] > 0) & (d["counted"] == 0)
     run_id, pos = _runs(idle, d["patient_id"])
     d = d.assign(run_id=run_id, pos=pos)
-    runs = d[idle].groupby("run_id").agg(patient_id=("patient_id", "first"),
-                                         first=("day", "min"), last=("day", "max"),
-                                         length=("day", "size"))
+    runs = named_agg(d[idle].groupby("run_id"), patient_id=("patient_id", "first"),
+                     first=("day", "min"), last=("day", "max"), length=("day", "size"))
     runs = runs[runs["length"] >= n]
     if runs.empty:
         return empty_alerts()
@@ -76,8 +75,8 @@ def low_adherence_alerts(weekly: pd.DataFrame, settings: Settings) -> pd.DataFra
     new_patient = (w["patient_id"] != w["patient_id"].shift()).fillna(True).astype(bool)
     run_id = (new_patient | gap | ~below).cumsum()
     w = w.assign(run_id=run_id)
-    runs = w[below].groupby("run_id").agg(
-        patient_id=("patient_id", "first"), first=("week_start", "min"),
+    runs = named_agg(
+        w[below].groupby("run_id"), patient_id=("patient_id", "first"), first=("week_start", "min"),
         length=("week_start", "size"), lowest=("adherence_pct", "min"))
     runs = runs[runs["length"] >= n]
     if runs.empty:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
+from analytics.vector import named_agg
 
 ASSOCIATION_COLUMNS = ("patient_id", "n_weeks", "spearman_rho", "caveat")
 WEEKLY_PAIN_COLUMNS = ("patient_id", "week_start", "pain_mean", "n_days")
@@ -57,8 +58,8 @@ def weekly_pain(daily: pd.DataFrame) -> pd.DataFrame:
         "day": day,
         "pain_mean": daily["pain_mean"].astype("float64"),
     }).sort_values(["patient_id", "day"], kind="stable")
-    out = frame.groupby(["patient_id", "week_start"], sort=True).agg(
-        pain_mean=("pain_mean", "mean"), n_days=("day", "size")).reset_index()
+    out = named_agg(frame.groupby(["patient_id", "week_start"], sort=True),
+                    pain_mean=("pain_mean", "mean"), n_days=("day", "size")).reset_index()
     out["n_days"] = out["n_days"].astype("int64")
     return out[list(WEEKLY_PAIN_COLUMNS)]
 

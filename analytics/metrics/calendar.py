@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.names import normalize_name
-from analytics.vector import map_distinct, sort_frame
+from analytics.vector import map_distinct, named_agg, sort_frame
 
 
 def exercise_key(frame: pd.DataFrame) -> pd.Series:
@@ -137,7 +137,8 @@ def prescribed_days(programs: pd.DataFrame, periods: pd.DataFrame,
     if active is None:
         active = active_programs(programs, periods)
     if not active.empty:
-        per_day = active.groupby(["patient_id", "day"], sort=False).agg(
+        per_day = named_agg(
+            active.groupby(["patient_id", "day"], sort=False),
             prescribed=("times_per_day", "max"), days_per_week=("days_per_week", "max"),
             n_active=("key", "nunique")).reset_index()
         cal = cal.merge(per_day, on=["patient_id", "day"], how="left")

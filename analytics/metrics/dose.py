@@ -27,6 +27,7 @@ from analytics.vector import (
     first_positions,
     group_ids,
     joint_keys,
+    named_agg,
     sort_order,
     sorted_runs,
 )
@@ -118,9 +119,9 @@ def session_dose(rows: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
     # four keys with sort=False), then the keys are taken from each group's first row.
     ids, n_groups = group_ids(r, keys)
     kept = ids >= 0
-    stats = (r.loc[kept, ["reps_x_sets", "hold_s"]].groupby(ids[kept], sort=True)
-             .agg(reps_sum=("reps_x_sets", "sum"), reps_n=("reps_x_sets", "count"),
-                  hold_s_mean=("hold_s", "mean")))
+    stats = named_agg(r.loc[kept, ["reps_x_sets", "hold_s"]].groupby(ids[kept], sort=True),
+                      reps_sum=("reps_x_sets", "sum"), reps_n=("reps_x_sets", "count"),
+                      hold_s_mean=("hold_s", "mean"))
     per = r[keys].iloc[first_positions(ids, n_groups)].reset_index(drop=True)
     for c in ("reps_sum", "reps_n", "hold_s_mean"):
         per[c] = stats[c].array
@@ -174,11 +175,10 @@ def dose_by_exercise(dose: pd.DataFrame) -> pd.DataFrame:
     """
     if dose.empty:
         return _empty(DOSE_BY_EXERCISE_COLUMNS)
-    out = (dose.groupby(["patient_id", "key"], sort=True)
-           .agg(exercise_id=("exercise_id", "first"), n_sessions=("session_id", "nunique"),
-                dose_pct_mean=("dose_pct", "mean"),
-                dose_pct_uncapped_mean=("dose_pct_uncapped", "mean"),
-                hold_fidelity_mean=("hold_fidelity", "mean"))
-           .reset_index())
+    out = named_agg(dose.groupby(["patient_id", "key"], sort=True),
+                    exercise_id=("exercise_id", "first"), n_sessions=("session_id", "nunique"),
+                    dose_pct_mean=("dose_pct", "mean"),
+                    dose_pct_uncapped_mean=("dose_pct_uncapped", "mean"),
+                    hold_fidelity_mean=("hold_fidelity", "mean")).reset_index()
     out["n_sessions"] = out["n_sessions"].astype(np.int64)
     return out[list(DOSE_BY_EXERCISE_COLUMNS)]

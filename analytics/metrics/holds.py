@@ -27,6 +27,7 @@ from analytics.vector import (
     first_positions,
     group_ids,
     joint_keys,
+    named_agg,
     sorted_group_ids,
 )
 
@@ -195,10 +196,10 @@ def hold_progression(rows: pd.DataFrame,
     helper = pd.DataFrame({
         "first7": best.where(rank < WINDOW_DAYS), "last7": best.where(rank >= n - WINDOW_DAYS),
         "pb_day": daily["day"].where(is_pb), "reached_day": daily["day"].where(reached)})
-    summary = (helper.groupby(group, sort=True)
-               .agg(n_days=("first7", "size"), first7_mean_s=("first7", "mean"),
-                    last7_mean_s=("last7", "mean"), personal_best_day=("pb_day", "min"),
-                    target_reached_day=("reached_day", "min")))
+    summary = named_agg(helper.groupby(group, sort=True),
+                        n_days=("first7", "size"), first7_mean_s=("first7", "mean"),
+                        last7_mean_s=("last7", "mean"), personal_best_day=("pb_day", "min"),
+                        target_reached_day=("reached_day", "min"))
     starts = np.flatnonzero(first_of_runs(daily, keys))
     summary.index = pd.MultiIndex.from_frame(daily[keys].iloc[starts])
     summary["exercise_id"] = g["exercise_id"].first().array

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import sort_frame
+from analytics.vector import named_agg, sort_frame
 
 #: Calendar days in the rolling mean of daily means (``rolling_7d_mean``).
 ROLLING_DAYS = 7
@@ -150,7 +150,8 @@ def pain_daily(pain: pd.DataFrame) -> pd.DataFrame:
     if pain.empty:
         return _empty(DAILY_COLUMNS)
     reports = _sorted_reports(pain)
-    daily = reports.groupby(["patient_id", "local_day"], sort=True).agg(
+    daily = named_agg(
+        reports.groupby(["patient_id", "local_day"], sort=True),
         pain_mean=("pain", "mean"), pain_min=("pain", "min"), pain_max=("pain", "max"),
         n_reports=("pain", "size")).reset_index().rename(columns={"local_day": "day"})
     daily["pain_range"] = daily["pain_max"] - daily["pain_min"]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analytics.metrics.calendar import exercise_key
 from analytics.settings import Settings
-from analytics.vector import first_positions, group_ids, joint_keys, sort_frame
+from analytics.vector import first_positions, group_ids, joint_keys, named_agg, sort_frame
 
 SESSION_COLUMNS = ("patient_id", "session_id", "day", "start_local", "start_utc", "end_utc",
                    "n_rows", "n_exercises", "n_prescribed_done", "n_active", "counted",
@@ -60,11 +60,11 @@ def session_table(rows: pd.DataFrame, active: pd.DataFrame,
     if rows.empty:
         return pd.DataFrame({c: pd.Series([], dtype="object") for c in SESSION_COLUMNS})
     grouped = rows.groupby("session_id", sort=True)
-    table = grouped.agg(patient_id=("patient_id", "first"), day=("session_day", "first"),
-                        start_local=("performed_at", "first"),
-                        start_utc=("performed_at_utc", "first"),
-                        end_utc=("performed_at_utc", "last"), n_rows=("line", "size"),
-                        n_exercises=("key", "nunique")).reset_index()
+    table = named_agg(grouped, patient_id=("patient_id", "first"),
+                      day=("session_day", "first"), start_local=("performed_at", "first"),
+                      start_utc=("performed_at_utc", "first"),
+                      end_utc=("performed_at_utc", "last"), n_rows=("line", "size"),
+                      n_exercises=("key", "nunique")).reset_index()
     done_cols = ["session_id", "patient_id", "session_day", "key"]
     ids, n_groups = group_ids(rows, done_cols)
     done = rows[done_cols].iloc[first_positions(ids, n_groups)]

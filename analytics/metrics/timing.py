@@ -19,7 +19,7 @@ import pandas as pd
 
 from analytics.catalog import Catalog
 from analytics.settings import Settings
-from analytics.vector import sort_frame
+from analytics.vector import named_agg, sort_frame
 
 #: The two articles' advice on when to exercise, verbatim, shown as information only.
 TIMING_ADVICE: tuple[dict[str, str], ...] = (
@@ -95,12 +95,11 @@ def session_timing(sessions: pd.DataFrame, rows: pd.DataFrame, catalog: Catalog,
     out["early"] = (out["start_hour"] < settings.early_hour).astype(bool)
     out = sort_frame(out, ["patient_id", "session_id"]).reset_index(drop=True)
 
-    per = (out.assign(early_stretch=out["early"] & out["has_stretch"])
-           .groupby("patient_id", sort=True)
-           .agg(n_sessions=("session_id", "size"), median_start_hour=("start_hour", "median"),
-                n_stretch_sessions=("has_stretch", "sum"),
-                n_early_stretch=("early_stretch", "sum"))
-           .reset_index())
+    per = named_agg(out.assign(early_stretch=out["early"] & out["has_stretch"])
+                    .groupby("patient_id", sort=True),
+                    n_sessions=("session_id", "size"), median_start_hour=("start_hour", "median"),
+                    n_stretch_sessions=("has_stretch", "sum"),
+                    n_early_stretch=("early_stretch", "sum")).reset_index()
     per["n_sessions"] = per["n_sessions"].astype("int64")
     per["n_stretch_sessions"] = per["n_stretch_sessions"].astype("int64")
     stretch = per["n_stretch_sessions"].where(per["n_stretch_sessions"] > 0).astype("float64")
