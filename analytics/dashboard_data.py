@@ -185,7 +185,7 @@ class DashboardData:
         def base_view() -> CohortMetrics:
             if (s, t) in self._cohorts:
                 parts = self._parts.get_or((s, t), lambda: split_by_patient(
-                    self._cohorts[(s, t)], self.ds))
+                    self._cohorts[(s, t)], self.ds, derived=False))
                 if patient_id in parts:
                     return parts[patient_id][1]
             return compute(self.ds, self.settings, start=s, to=t, patients=[patient_id])

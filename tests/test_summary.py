@@ -13,9 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_adherence import PROGRAM_HEADER, SESSION_HEADER, _rows
 
+import analytics.metrics.summary as summary_module
 from analytics import load
 from analytics.cli import cli
-from analytics.metrics.summary import SUMMARY_COLUMNS, compute, summary_records
+from analytics.metrics.association import adherence_pain_association
+from analytics.metrics.pain import pain_variability
+from analytics.metrics.summary import (
+    DERIVED_TABLES,
+    SUMMARY_COLUMNS,
+    compute,
+    split_by_patient,
+    summary_records,
+)
 from analytics.synth import generate_cohort, write_cohort
 
 
@@ -41,6 +50,42 @@ def test_summary_values_are_in_range(cohort_ds):
     assert (s["longest_streak_days"] <= days).all()
     assert (s["current_streak_days"] <= s["longest_streak_days"]).all()
     assert set(s["pain_status"]) <= {"improved", "no_change", "worse", "insufficient_data"}
+
+
+def test_derived_tables_are_computed_when_first_read(cohort_ds, monkeypatch):
+    calls: list[str] = []
+
+    def counted(name, func):
+        def wrapper(*args, **kwargs):
+            calls.append(name)
+            return func(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(summary_module, "adherence_pain_association",
+                        counted("association", adherence_pain_association))
+    monkeypatch.setattr(summary_module, "_pain_variability",
+                        counted("pain_variability", pain_variability))
+    m = compute(cohort_ds)
+    assert calls == []
+    expected = adherence_pain_association(m.weekly, m.pain_daily, m.settings)
+    pd.testing.assert_frame_equal(m.association, expected)
+    pd.testing.assert_frame_equal(m.association, expected)  # kept, not computed again
+    pd.testing.assert_frame_equal(m.pain_variability, pain_variability(m.pain_daily))
+    assert calls == ["association", "pain_variability"]
+
+
+@pytest.mark.parametrize("derived", [True, False])
+def test_split_views_hold_the_derived_tables_of_each_patient(cohort_ds, derived):
+    m = compute(cohort_ds)
+    parts = split_by_patient(m, cohort_ds, derived=derived)
+    for name in DERIVED_TABLES:
+        assert (name in vars(m)) == derived  # derived=False computes nothing up front
+    for pid, (_, sub) in parts.items():
+        alone = compute(cohort_ds, patients=[pid])
+        for name in DERIVED_TABLES:
+            assert (name in vars(sub)) == derived
+            pd.testing.assert_frame_equal(getattr(sub, name).reset_index(drop=True),
+                                          getattr(alone, name))
 
 
 @settings(max_examples=5, deadline=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -39,9 +40,9 @@ from analytics.metrics.pain import (
     pain_before_after,
     pain_change,
     pain_daily,
-    pain_variability,
     pain_window,
 )
+from analytics.metrics.pain import pain_variability as _pain_variability
 from analytics.metrics.sessions import assign_sessions, session_table
 from analytics.metrics.timing import session_timing
 from analytics.settings import DEFAULT_SETTINGS, Settings
@@ -55,9 +56,19 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Tables of :class:`CohortMetrics` derived from its other tables on first use (the
+#: dashboards never show them, so a per-patient recomputation skips them).
+DERIVED_TABLES: tuple[str, ...] = ("pain_variability", "association")
+
+
 @dataclass(frozen=True)
 class CohortMetrics:
-    """All metric tables of one dataset (see each producing function for columns)."""
+    """All metric tables of one dataset (see each producing function for columns).
+
+    :data:`DERIVED_TABLES` are not fields: each is computed from the fields the first
+    time it is read and kept (``dataclasses.replace`` gives an object that computes them
+    again from its own tables).
+    """
 
     settings: Settings
     as_of: pd.Timestamp | None
@@ -81,10 +92,19 @@ class CohortMetrics:
     pain_daily: pd.DataFrame
     pain_change: pd.DataFrame
     pain_before_after: pd.DataFrame
-    pain_variability: pd.DataFrame
-    association: pd.DataFrame
     alerts: pd.DataFrame
     summary: pd.DataFrame
+
+    @cached_property
+    def pain_variability(self) -> pd.DataFrame:
+        """:func:`analytics.metrics.pain.pain_variability` of ``pain_daily``."""
+        return _pain_variability(self.pain_daily)
+
+    @cached_property
+    def association(self) -> pd.DataFrame:
+        """:func:`analytics.metrics.association.adherence_pain_association` of
+        ``weekly`` and ``pain_daily``."""
+        return adherence_pain_association(self.weekly, self.pain_daily, self.settings)
 
 
 def _only(frame: pd.DataFrame, patients: frozenset[str] | None) -> pd.DataFrame:
@@ -144,9 +164,7 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
         adherence=adherence, streaks=streak, dose=dose, dose_by_exercise=dose_by_exercise(dose),
         holds_daily=holds_daily, holds=holds, timing_sessions=timing_sessions, timing=timing,
         pain=pain, pain_daily=p_daily, pain_change=p_change,
-        pain_before_after=pain_before_after(pain), pain_variability=pain_variability(p_daily),
-        association=adherence_pain_association(weekly, p_daily, settings),
-        alerts=alerts, summary=summary,
+        pain_before_after=pain_before_after(pain), alerts=alerts, summary=summary,
     )
 
 
@@ -217,21 +235,28 @@ def _split_frame(frame: pd.DataFrame, ids: list[str]) -> dict[str, pd.DataFrame]
     return {pid: groups.get(pid, empty) for pid in ids}
 
 
-def split_by_patient(m: CohortMetrics, ds: Dataset
+def split_by_patient(m: CohortMetrics, ds: Dataset, *, derived: bool = True
                      ) -> dict[str, tuple[Dataset, CohortMetrics]]:
     """Per-patient views of ``ds`` and ``m`` made in one pass over each table.
 
     Building many reports from the whole-cohort tables would filter every table once
     per patient (quadratic in cohort size); these small views keep it linear.
+    ``derived``: compute :data:`DERIVED_TABLES` for the whole cohort now and split them
+    too (reports read them); with ``False`` only those already computed are split and
+    each view computes the others when read.
     """
     ids = [str(p) for p in m.summary["patient_id"]]
     m_parts = {f.name: _split_frame(getattr(m, f.name), ids) for f in fields(m)
                if isinstance(getattr(m, f.name), pd.DataFrame)}
+    derived_parts = {name: _split_frame(getattr(m, name), ids) for name in DERIVED_TABLES
+                     if derived or name in vars(m)}
     ds_parts = {name: _split_frame(getattr(ds, name), ids)
                 for name in ("patients", "programs", "sessions", "pain", "rejects")}
     out: dict[str, tuple[Dataset, CohortMetrics]] = {}
     for pid in ids:
         sub_m = replace(m, **{name: parts[pid] for name, parts in m_parts.items()})
+        for name, parts in derived_parts.items():
+            vars(sub_m)[name] = parts[pid]  # where cached_property keeps its value
         sub_ds = replace(ds, **{name: parts[pid] for name, parts in ds_parts.items()})
         out[pid] = (sub_ds, sub_m)
     return out
