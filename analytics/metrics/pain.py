@@ -24,6 +24,8 @@ what was reported and what the exercise guidance advises; they never diagnose.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pandas as pd
 
@@ -105,28 +107,65 @@ def pain_window(pain: pd.DataFrame, start: pd.Timestamp | str | None = None,
     return pain.loc[keep].reset_index(drop=True)
 
 
-def _day_grid(daily: pd.DataFrame) -> pd.DataFrame:
+_DAY_NS = 86_400_000_000_000
+
+
+def _window_mean(values: np.ndarray, block_start: np.ndarray) -> np.ndarray:
+    """Mean of the non-missing ``values[i - ROLLING_DAYS + 1 .. i]`` that lie in the same
+    block as ``i`` (``block_start[i]``: first position of that block); NaN when there
+    are none. Equals ``groupby(block).rolling(ROLLING_DAYS, min_periods=1).mean()``."""
+    n = len(values)
+    total = np.zeros(n)
+    count = np.zeros(n, dtype=np.int64)
+    position = np.arange(n)
+    for lag in range(ROLLING_DAYS):
+        src = position - lag
+        ok = src >= block_start
+        v = values[np.where(ok, src, 0)]
+        ok &= ~np.isnan(v)
+        total += np.where(ok, v, 0.0)
+        count += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _day_grid(daily: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """Every calendar day from each patient's first to last report day, with the day's
     mean (NaN on days without reports), ``has_report``, the 7-day rolling mean
     ``current`` (window [d-6, d]) and ``prior`` (the rolling mean at d-7, i.e. window
-    [d-13, d-7]). Sorted by patient and day."""
-    span = daily.groupby("patient_id", sort=True)["day"].agg(["min", "max"])
-    n = ((span["max"] - span["min"]).dt.days + 1).to_numpy(dtype="int64")
-    offsets = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    [d-13, d-7]). Sorted by patient and day.
+
+    ``daily`` must be sorted by patient and day with one row per pair (as
+    :func:`pain_daily` makes it); the second result is each ``daily`` row's position in
+    the grid."""
+    ids = daily["patient_id"].to_numpy(dtype=object)
+    day = daily["day"].to_numpy(dtype="datetime64[ns]").view("int64") // _DAY_NS
+    m = len(day)
+    first_row = np.ones(m, dtype=bool)
+    first_row[1:] = ids[1:] != ids[:-1]
+    starts = np.flatnonzero(first_row)
+    sizes = np.diff(np.append(starts, m))
+    first_day = day[starts]
+    last_day = day[np.append(starts[1:], m) - 1]
+    span = last_day - first_day + 1
+    offsets = np.cumsum(span) - span
+    block = np.repeat(np.arange(len(starts)), span)
+    grid_day = first_day[block] + (np.arange(span.sum()) - offsets[block])
+    pos = np.repeat(offsets - first_day, sizes) + day
+    mean = np.full(len(grid_day), np.nan)
+    mean[pos] = daily["pain_mean"].to_numpy(dtype="float64", na_value=np.nan)
+    has = np.zeros(len(grid_day), dtype=bool)
+    has[pos] = True
+    block_start = offsets[block]
+    current = _window_mean(mean, block_start)
+    lagged = np.arange(len(grid_day)) - ROLLING_DAYS
+    prior = np.where(lagged >= block_start, current[np.maximum(lagged, 0)], np.nan)
     grid = pd.DataFrame({
-        "patient_id": pd.array(np.repeat(span.index.to_numpy(), n), dtype="string"),
-        "day": (np.repeat(span["min"].to_numpy(), n)
-                + pd.to_timedelta(offsets, unit="D").to_numpy()),
+        "patient_id": pd.array(ids[starts][block], dtype="string"),
+        "day": (grid_day * _DAY_NS).view("datetime64[ns]"),
+        "pain_mean": mean, "has_report": has, "current": current, "prior": prior,
     })
-    grid["day"] = grid["day"].astype("datetime64[ns]")
-    grid = grid.merge(daily[["patient_id", "day", "pain_mean"]], on=["patient_id", "day"],
-                      how="left")
-    grid["has_report"] = grid["pain_mean"].notna()
-    grouped = grid.groupby("patient_id", sort=False)["pain_mean"]
-    rolling = grouped.rolling(ROLLING_DAYS, min_periods=1).mean()
-    grid["current"] = rolling.reset_index(level=0, drop=True).reindex(grid.index)
-    grid["prior"] = grid.groupby("patient_id", sort=False)["current"].shift(ROLLING_DAYS)
-    return grid
+    return grid, pos
 
 
 def pain_daily(pain: pd.DataFrame) -> pd.DataFrame:
@@ -156,10 +195,8 @@ def pain_daily(pain: pd.DataFrame) -> pd.DataFrame:
         n_reports=("pain", "size")).reset_index().rename(columns={"local_day": "day"})
     daily["pain_range"] = daily["pain_max"] - daily["pain_min"]
     daily["n_reports"] = daily["n_reports"].astype("int64")
-    grid = _day_grid(daily)
-    daily = daily.merge(grid.loc[grid["has_report"], ["patient_id", "day", "current"]],
-                        on=["patient_id", "day"], how="left")
-    daily = daily.rename(columns={"current": "rolling_7d_mean"})
+    grid, pos = _day_grid(daily)
+    daily["rolling_7d_mean"] = grid["current"].to_numpy()[pos]
     return daily[list(DAILY_COLUMNS)].reset_index(drop=True)
 
 
@@ -350,8 +387,19 @@ def _pain_high(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     })
 
 
+def _one_decimal(value: float) -> str:
+    """``value`` with one decimal, halves rounded up as people do (a mean of 4.55 is
+    "4.6"), after dropping binary noise below 1e-9 (4.55 is stored as 4.5499999...).
+
+    >>> _one_decimal(18.2 / 4), _one_decimal(4.549), _one_decimal(-0.05)
+    ('4.6', '4.5', '-0.1')
+    """
+    exact = Decimal(f"{value:.9f}")
+    return f"{exact.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}"
+
+
 def _pain_rise(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    grid = _day_grid(daily)
+    grid, _ = _day_grid(sort_frame(daily, ["patient_id", "day"]))
     rise = (grid["current"] - grid["prior"]).round(2)
     holds = (rise >= settings.pain_rise_points).fillna(False).astype(bool)
     ids = grid["patient_id"].to_numpy(dtype=object)
@@ -363,7 +411,7 @@ def _pain_rise(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     starts = grid[holds & grid["has_report"]].groupby("episode", sort=False).head(1)
 
     def fmt(values: pd.Series) -> pd.Series:
-        return values.map("{:.1f}".format).astype("string")
+        return values.map(_one_decimal).astype("string")
 
     return pd.DataFrame({
         "patient_id": starts["patient_id"], "kind": "pain_rise", "severity": "warning",
