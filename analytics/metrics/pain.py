@@ -77,9 +77,13 @@ def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=_DTYPES.get(c, "float64")) for c in columns})
 
 
-def _sorted_reports(pain: pd.DataFrame) -> pd.DataFrame:
+def sorted_reports(pain: pd.DataFrame) -> pd.DataFrame:
     """The reports in a fixed order (patient, time, line) with ``local_day`` as
-    ``datetime64[ns]``, so that results never depend on the input row order."""
+    ``datetime64[ns]``, so that results never depend on the input row order.
+
+    Every function here sorts its input this way; one that is given ``presorted=True``
+    trusts that its input already comes from this function (a caller computing several
+    tables sorts once)."""
     keys = [c for c in ("patient_id", "reported_at_utc", "reported_at", "line", "pain")
             if c in pain.columns]
     out = sort_frame(pain, keys).reset_index(drop=True)
@@ -168,7 +172,7 @@ def _day_grid(daily: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return grid, pos
 
 
-def pain_daily(pain: pd.DataFrame) -> pd.DataFrame:
+def pain_daily(pain: pd.DataFrame, *, presorted: bool = False) -> pd.DataFrame:
     """One row per patient and local day with at least one report.
 
     Parameters
@@ -188,7 +192,7 @@ def pain_daily(pain: pd.DataFrame) -> pd.DataFrame:
     """
     if pain.empty:
         return _empty(DAILY_COLUMNS)
-    reports = _sorted_reports(pain)
+    reports = pain if presorted else sorted_reports(pain)
     daily = named_agg(
         reports.groupby(["patient_id", "local_day"], sort=True),
         pain_mean=("pain", "mean"), pain_min=("pain", "min"), pain_max=("pain", "max"),
@@ -200,7 +204,8 @@ def pain_daily(pain: pd.DataFrame) -> pd.DataFrame:
     return daily[list(DAILY_COLUMNS)].reset_index(drop=True)
 
 
-def pain_change(pain: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def pain_change(pain: pd.DataFrame, settings: Settings, *,
+                presorted: bool = False) -> pd.DataFrame:
     """Change in pain from the first to the last week of reports, one row per patient.
 
     Parameters
@@ -239,7 +244,7 @@ def pain_change(pain: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """
     if pain.empty:
         return _empty(CHANGE_COLUMNS)
-    reports = _sorted_reports(pain)
+    reports = pain if presorted else sorted_reports(pain)
     by_patient = reports.groupby("patient_id", sort=True)["local_day"]
     first = by_patient.transform("min")
     last = by_patient.transform("max")
@@ -278,7 +283,7 @@ def pain_change(pain: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return out[list(CHANGE_COLUMNS)]
 
 
-def pain_before_after(pain: pd.DataFrame) -> pd.DataFrame:
+def pain_before_after(pain: pd.DataFrame, *, presorted: bool = False) -> pd.DataFrame:
     """Pain before versus after exercising, over days with both kinds of report.
 
     Returns
@@ -293,7 +298,7 @@ def pain_before_after(pain: pd.DataFrame) -> pd.DataFrame:
     """
     if pain.empty:
         return _empty(BEFORE_AFTER_COLUMNS)
-    reports = _sorted_reports(pain)
+    reports = pain if presorted else sorted_reports(pain)
     reports = reports[reports["context"].isin(["before_session", "after_session"])]
     per_day = reports.groupby(["patient_id", "local_day", "context"], sort=True)["pain"].mean()
     wide = per_day.unstack("context")
@@ -422,7 +427,8 @@ def _pain_rise(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     })
 
 
-def pain_alerts(pain: pd.DataFrame, daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def pain_alerts(pain: pd.DataFrame, daily: pd.DataFrame, settings: Settings, *,
+                presorted: bool = False) -> pd.DataFrame:
     """Pain alerts for the whole cohort.
 
     Parameters
@@ -462,7 +468,7 @@ def pain_alerts(pain: pd.DataFrame, daily: pd.DataFrame, settings: Settings) -> 
     """
     if pain.empty:
         return _empty(ALERT_COLUMNS)
-    reports = _sorted_reports(pain)
+    reports = pain if presorted else sorted_reports(pain)
     daily = daily.assign(patient_id=daily["patient_id"].astype("string"),
                          day=daily["day"].astype("datetime64[ns]"))
     parts = [_red_flags(reports)]

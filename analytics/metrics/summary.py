@@ -41,6 +41,7 @@ from analytics.metrics.pain import (
     pain_change,
     pain_daily,
     pain_window,
+    sorted_reports,
 )
 from analytics.metrics.pain import pain_variability as _pain_variability
 from analytics.metrics.sessions import assign_sessions, session_table
@@ -149,10 +150,11 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
     holds_daily, holds = hold_progression(rows, active)
     timing_sessions, timing = session_timing(sessions, rows, ds.catalog, settings)
     pain = pain_window(_only(ds.pain, keep), start_ts, as_of)
-    p_daily = pain_daily(pain)
-    p_change = pain_change(pain, settings)
+    reports = sorted_reports(pain)
+    p_daily = pain_daily(reports, presorted=True)
+    p_change = pain_change(reports, settings, presorted=True)
     alerts = combine_alerts(
-        pain_alerts(pain, p_daily, settings),
+        pain_alerts(reports, p_daily, settings, presorted=True),
         no_activity_alerts(daily, settings),
         low_adherence_alerts(weekly, settings),
     )
@@ -164,7 +166,8 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
         adherence=adherence, streaks=streak, dose=dose, dose_by_exercise=dose_by_exercise(dose),
         holds_daily=holds_daily, holds=holds, timing_sessions=timing_sessions, timing=timing,
         pain=pain, pain_daily=p_daily, pain_change=p_change,
-        pain_before_after=pain_before_after(pain), alerts=alerts, summary=summary,
+        pain_before_after=pain_before_after(reports, presorted=True), alerts=alerts,
+        summary=summary,
     )
 
 
@@ -188,13 +191,13 @@ def cohort_summary(patient_ids: list[str], periods: pd.DataFrame, adherence: pd.
     null without pain reports (``pain_status`` is then ``insufficient_data``);
     ``alerts`` is a list of ``{"kind", "severity", "date", "message"}`` dicts.
     """
-    base = pd.DataFrame({"patient_id": pd.Series(patient_ids, dtype="string")})
-    out = (base.merge(periods[["patient_id", "period_start", "period_end"]], how="left",
-                      on="patient_id")
-           .merge(adherence, how="left", on="patient_id")
-           .merge(streak, how="left", on="patient_id")
-           .merge(change[["patient_id", "pain_baseline", "pain_recent", "pain_change",
-                          "pain_change_pct", "pain_status"]], how="left", on="patient_id"))
+    ids = pd.Index(patient_ids, dtype="string", name="patient_id")
+    # Each table has at most one row per patient: aligned on the id (a left join).
+    parts = [periods[["patient_id", "period_start", "period_end"]], adherence, streak,
+             change[["patient_id", "pain_baseline", "pain_recent", "pain_change",
+                     "pain_change_pct", "pain_status"]]]
+    out = pd.concat([p.set_index(p["patient_id"].astype("string")).drop(columns="patient_id")
+                     .reindex(ids) for p in parts], axis=1).reset_index()
     out["pain_status"] = out["pain_status"].fillna("insufficient_data")
     grouped: dict[str, list[dict[str, Any]]] = {}
     columns = (alerts["patient_id"].tolist(), alerts["kind"].tolist(),
