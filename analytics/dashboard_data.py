@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ from analytics.report.context import PAIN_STATUS_WORDS, STOP_ADVICE, URGENT_ADVI
 from analytics.schema import SYMPTOMS
 from analytics.settings import DEFAULT_SETTINGS, Settings
 from analytics.textfmt import fmt_or_dash, plural
+from analytics.vector import python_strings, with_string_storage
 
 if TYPE_CHECKING:  # the log form's writer is imported only when logging
     from analytics.appendlog import ImportResult
@@ -150,6 +152,7 @@ class DashboardData:
         self._cohorts = Lru()
         self._parts = Lru()
         self._views = Lru()
+        self._subsets = Lru()
         self.base = self.cohort()
 
     def reload(self) -> None:
@@ -177,7 +180,9 @@ class DashboardData:
 
         The default period comes from the whole-cohort metrics computed at start-up; any
         other period is computed for this patient alone (the as-of day still comes from
-        the whole dataset, as in :func:`compute`).
+        the whole dataset, as in :func:`compute`), on Python-backed strings
+        (:func:`analytics.vector.python_strings`: cheaper per operation on one patient's
+        small tables); values equal :func:`compute`'s.
         """
         s, t = _day(start), _day(to)
         thr = float(self.settings.adherence_threshold_pct if threshold is None else threshold)
@@ -188,11 +193,32 @@ class DashboardData:
                     self._cohorts[(s, t)], self.ds, derived=False))
                 if patient_id in parts:
                     return parts[patient_id][1]
-            return compute(self.ds, self.settings, start=s, to=t, patients=[patient_id])
+            with python_strings():
+                return compute(self._patient_data(patient_id), self.settings, start=s,
+                               to=t if t is not None else self.base.as_of,
+                               patients=[patient_id])
 
         base = self._views.get_or((patient_id, s, t, None), base_view)
-        return self._views.get_or((patient_id, s, t, thr),
-                                  lambda: with_threshold(base, thr))
+
+        def at_threshold() -> CohortMetrics:
+            # New string columns in the view's own storage (a mix would make merges
+            # fall back to object columns).
+            storage = base.summary["patient_id"].dtype.storage
+            with python_strings() if storage == "python" else nullcontext():
+                return with_threshold(base, thr)
+
+        return self._views.get_or((patient_id, s, t, thr), at_threshold)
+
+    def _patient_data(self, patient_id: str) -> Dataset:
+        """The dataset with only this patient's programs, sessions and pain reports, in
+        Python-backed strings (the patients table and catalog stay whole)."""
+        def make() -> Dataset:
+            def rows(frame: pd.DataFrame) -> pd.DataFrame:
+                mine = frame[frame["patient_id"] == patient_id].reset_index(drop=True)
+                return with_string_storage(mine, "python")
+            return replace(self.ds, programs=rows(self.ds.programs),
+                           sessions=rows(self.ds.sessions), pain=rows(self.ds.pain))
+        return self._subsets.get_or(patient_id, make)
 
     # ----------------------------------------------------------------- labels
 

@@ -32,9 +32,10 @@ from analytics.dashboard_data import (
     check_entry,
     with_threshold,
 )
-from analytics.metrics.summary import compute
+from analytics.metrics.summary import DERIVED_TABLES, compute
 from analytics.report.context import STOP_ADVICE, URGENT_ADVICE
 from analytics.settings import DEFAULT_SETTINGS
+from analytics.vector import with_string_storage
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data"
@@ -97,6 +98,39 @@ def test_patient_view_matches_the_cohort(ds, metrics):
     period = data.patient_metrics("P003", "2026-09-01", "2026-10-15")
     ref = compute(ds, start="2026-09-01", to="2026-10-15")
     assert summary_row(period, "P003") == summary_row(ref, "P003")
+
+
+def _renumbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """Session ids numbered from 0 in their order (the default period's views keep the
+    whole cohort's numbers)."""
+    if "session_id" not in frame.columns or frame.empty:
+        return frame
+    ids = frame["session_id"]
+    return frame.assign(session_id=(ids.rank(method="dense") - 1).astype(ids.dtype))
+
+
+@pytest.mark.parametrize(("start", "to", "threshold"), [
+    (None, None, None), ("2026-09-01", "2026-10-15", None), ("2026-10-01", None, 65),
+    (None, "2026-08-20", None)])
+def test_patient_views_equal_compute_table_by_table(ds, start, to, threshold):
+    """The dashboard's per-patient views (Python-backed strings) hold exactly the tables
+    of a whole computation restricted to the patient."""
+    data = DashboardData(ds)
+    settings = DEFAULT_SETTINGS if threshold is None else replace(
+        DEFAULT_SETTINGS, adherence_threshold_pct=threshold)
+    for pid in data.patient_ids[:4]:
+        view = data.patient_metrics(pid, start, to, threshold)
+        ref = compute(ds, settings, start=start, to=to, patients=[pid])
+        assert view.as_of == ref.as_of and view.start == ref.start
+        names = [f.name for f in fields(ref) if isinstance(getattr(ref, f.name), pd.DataFrame)]
+        for name in [*names, *DERIVED_TABLES]:
+            got = with_string_storage(getattr(view, name), "pyarrow").reset_index(drop=True)
+            pd.testing.assert_frame_equal(_renumbered(got), _renumbered(getattr(ref, name)),
+                                          obj=f"{pid} {name}")
+        strings = [t for table in (view.sessions, view.alerts, view.summary)
+                   for t in table.dtypes if isinstance(t, pd.StringDtype)]
+        storage = "pyarrow" if start is None and to is None else "python"  # split or computed
+        assert strings and all(t.storage == storage for t in strings)
 
 
 # --------------------------------------------------------------------------- review

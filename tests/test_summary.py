@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from analytics.metrics.summary import (
     summary_records,
 )
 from analytics.synth import generate_cohort, write_cohort
+from analytics.vector import python_strings, with_string_storage
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +88,31 @@ def test_split_views_hold_the_derived_tables_of_each_patient(cohort_ds, derived)
             assert (name in vars(sub)) == derived
             pd.testing.assert_frame_equal(getattr(sub, name).reset_index(drop=True),
                                           getattr(alone, name))
+
+
+def _tables(m) -> dict[str, pd.DataFrame]:
+    names = [f.name for f in fields(m)] + list(DERIVED_TABLES)
+    return {n: getattr(m, n) for n in names if isinstance(getattr(m, n), pd.DataFrame)}
+
+
+@pytest.mark.parametrize("patients", [None, ["P002"], ["P001", "P007"]])
+def test_python_strings_give_the_same_tables(cohort_ds, patients):
+    """Inside ``python_strings()`` on Python-backed inputs (the dashboards' per-patient
+    path) every table equals the default computation; its strings all stay Python-backed
+    (no column falls back to ``object``) and the default computation's all Arrow."""
+    start = compute(cohort_ds).as_of - pd.Timedelta(days=20)  # a period within the data
+    python_ds = replace(cohort_ds, **{name: with_string_storage(getattr(cohort_ds, name),
+                                                                "python")
+                                      for name in ("programs", "sessions", "pain")})
+    with python_strings():
+        small = compute(python_ds, start=start, patients=patients)
+    large = compute(cohort_ds, start=start, patients=patients)
+    for name, table in _tables(large).items():
+        mine = _tables(small)[name]
+        pd.testing.assert_frame_equal(with_string_storage(mine, "pyarrow"), table, obj=name)
+        for frame, storage in ((mine, "python"), (table, "pyarrow")):
+            texts = [t for t in frame.dtypes if isinstance(t, pd.StringDtype)]
+            assert all(t.storage == storage for t in texts), (name, storage)
 
 
 @settings(max_examples=5, deadline=None)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import named_agg, sort_frame
+from analytics.vector import named_agg, sort_frame, string_dtype
 
 ALERT_COLUMNS: tuple[str, ...] = ("patient_id", "kind", "severity", "date", "message")
 SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
@@ -27,10 +27,11 @@ SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
 
 def empty_alerts() -> pd.DataFrame:
     """An alert table with no rows."""
+    text = string_dtype()
     return pd.DataFrame({
-        "patient_id": pd.Series([], dtype="string"), "kind": pd.Series([], dtype="string"),
-        "severity": pd.Series([], dtype="string"), "date": pd.Series([], dtype="datetime64[ns]"),
-        "message": pd.Series([], dtype="string"),
+        "patient_id": pd.Series([], dtype=text), "kind": pd.Series([], dtype=text),
+        "severity": pd.Series([], dtype=text), "date": pd.Series([], dtype="datetime64[ns]"),
+        "message": pd.Series([], dtype=text),
     })
 
 
@@ -94,12 +95,13 @@ def low_adherence_alerts(weekly: pd.DataFrame, settings: Settings) -> pd.DataFra
 
 def _frame(patients: pd.Series, kind: str, severity: str, dates: pd.Series,
            messages: list[str]) -> pd.DataFrame:
+    text = string_dtype()
     return pd.DataFrame({
-        "patient_id": patients.astype("string").to_numpy(),
+        "patient_id": patients.to_numpy(),
         "kind": kind, "severity": severity,
         "date": pd.to_datetime(dates.to_numpy()).astype("datetime64[ns]"),
         "message": messages,
-    }).astype({"kind": "string", "severity": "string", "message": "string"})
+    }).astype({"patient_id": text, "kind": text, "severity": text, "message": text})
 
 
 def combine_alerts(*tables: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import named_agg
+from analytics.vector import named_agg, string_dtype
 
 ASSOCIATION_COLUMNS = ("patient_id", "n_weeks", "spearman_rho", "caveat")
 WEEKLY_PAIN_COLUMNS = ("patient_id", "week_start", "pain_mean", "n_days")
@@ -46,14 +46,14 @@ def weekly_pain(daily: pd.DataFrame) -> pd.DataFrame:
     """
     if daily.empty:
         return pd.DataFrame({
-            "patient_id": pd.Series([], dtype="string"),
+            "patient_id": pd.Series([], dtype=string_dtype()),
             "week_start": pd.Series([], dtype="datetime64[ns]"),
             "pain_mean": pd.Series([], dtype="float64"),
             "n_days": pd.Series([], dtype="int64"),
         })
     day = daily["day"].astype("datetime64[ns]")
     frame = pd.DataFrame({
-        "patient_id": daily["patient_id"].astype("string"),
+        "patient_id": daily["patient_id"].astype(string_dtype()),
         "week_start": day - pd.to_timedelta(day.dt.day_of_week, unit="D"),
         "day": day,
         "pain_mean": daily["pain_mean"].astype("float64"),
@@ -73,7 +73,7 @@ def _pairs(weekly: pd.DataFrame, daily: pd.DataFrame) -> pd.DataFrame:
                       on=["patient_id", "week_start"], suffixes=("", "_next"))
     pain["pain_change_next"] = pain["pain_mean_next"] - pain["pain_mean"]
     adherence = pd.DataFrame({
-        "patient_id": weekly["patient_id"].astype("string"),
+        "patient_id": weekly["patient_id"].astype(string_dtype()),
         "week_start": weekly["week_start"].astype("datetime64[ns]").dt.normalize(),
         "adherence_pct": weekly["adherence_pct"].astype("float64"),
     }).dropna(subset=["adherence_pct"])
@@ -108,9 +108,9 @@ def adherence_pain_association(weekly: pd.DataFrame, daily: pd.DataFrame,
         never varies); ``caveat`` (plain words: "fewer than 4 weeks of data", or that
         this is an association and not a cause). Sorted by patient.
     """
-    patients = pd.Index(pd.concat([weekly["patient_id"].astype("string"),
-                                   daily["patient_id"].astype("string")]).dropna().unique(),
-                        dtype="string").sort_values()
+    patients = pd.Index(pd.concat([weekly["patient_id"].astype(string_dtype()),
+                                   daily["patient_id"].astype(string_dtype())]).dropna().unique(),
+                        dtype=string_dtype()).sort_values()
     pairs = _pairs(weekly, daily)
     by = pairs.groupby("patient_id", sort=True)
     x = by["adherence_pct"].rank(method="average")
@@ -127,8 +127,8 @@ def adherence_pain_association(weekly: pd.DataFrame, daily: pd.DataFrame,
     caveat = np.where(enough.to_numpy(), CAVEAT,
                       f"fewer than {settings.min_weeks_association} weeks of data")
     return pd.DataFrame({
-        "patient_id": pd.array(patients, dtype="string"),
+        "patient_id": pd.array(patients, dtype=string_dtype()),
         "n_weeks": n_weeks.to_numpy(),
         "spearman_rho": rho.to_numpy(dtype="float64", na_value=np.nan),
-        "caveat": pd.array(caveat, dtype="string"),
+        "caveat": pd.array(caveat, dtype=string_dtype()),
     })[list(ASSOCIATION_COLUMNS)]

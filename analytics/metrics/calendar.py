@@ -18,19 +18,19 @@ import numpy as np
 import pandas as pd
 
 from analytics.names import normalize_name
-from analytics.vector import map_distinct, named_agg, sort_frame
+from analytics.vector import map_distinct, named_agg, sort_frame, string_dtype
 
 
 def exercise_key(frame: pd.DataFrame) -> pd.Series:
     """The key that matches logged rows to programs: the catalog id when linked, else
     ``"?" + normalised name`` (so an unlinked program can still be matched by name)."""
-    ids = frame["exercise_id"].astype("string")
+    ids = frame["exercise_id"].astype(string_dtype())
     need = ids.isna()
     if not need.any():
         return ids
     # Normalise each distinct unlinked name once, not once per row.
     names = frame["exercise"].where(need)
-    fallback = "?" + map_distinct(names, normalize_name, dtype="string")
+    fallback = "?" + map_distinct(names, normalize_name, dtype=string_dtype())
     return ids.fillna(fallback)
 
 
@@ -55,7 +55,7 @@ def patient_periods(programs: pd.DataFrame, as_of: pd.Timestamp | None,
     """
     if programs.empty or as_of is None:
         return pd.DataFrame({
-            "patient_id": pd.Series([], dtype="string"),
+            "patient_id": pd.Series([], dtype=string_dtype()),
             "period_start": pd.Series([], dtype="datetime64[ns]"),
             "period_end": pd.Series([], dtype="datetime64[ns]"),
             "period_days": pd.Series([], dtype="int64"),
@@ -68,7 +68,7 @@ def patient_periods(programs: pd.DataFrame, as_of: pd.Timestamp | None,
     period_end = last.clip(upper=as_of)
     days = ((period_end - period_start).dt.days + 1).clip(lower=0).astype("int64")
     return pd.DataFrame({
-        "patient_id": first.index.astype("string"),
+        "patient_id": first.index.astype(string_dtype()),
         "period_start": period_start.to_numpy(),
         "period_end": period_end.to_numpy(),
         "period_days": days.to_numpy(),
@@ -126,7 +126,7 @@ def prescribed_days(programs: pd.DataFrame, periods: pd.DataFrame,
     """
     if periods.empty:
         return pd.DataFrame({
-            "patient_id": pd.Series([], dtype="string"),
+            "patient_id": pd.Series([], dtype=string_dtype()),
             "day": pd.Series([], dtype="datetime64[ns]"),
             "week_start": pd.Series([], dtype="datetime64[ns]"),
             "prescribed": pd.Series([], dtype="int64"),

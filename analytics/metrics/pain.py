@@ -25,12 +25,13 @@ what was reported and what the exercise guidance advises; they never diagnose.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import named_agg, sort_frame
+from analytics.vector import named_agg, sort_frame, string_dtype
 
 #: Calendar days in the rolling mean of daily means (``rolling_7d_mean``).
 ROLLING_DAYS = 7
@@ -65,16 +66,21 @@ BEFORE_AFTER_COLUMNS = ("patient_id", "n_days", "before_mean", "after_mean", "me
 VARIABILITY_COLUMNS = ("patient_id", "mean_daily_range", "max_daily_range")
 ALERT_COLUMNS = ("patient_id", "kind", "severity", "date", "message")
 
+_STRING_COLUMNS = frozenset({"patient_id", "pain_status", "kind", "severity", "message"})
 _DTYPES: dict[str, str] = {
-    "patient_id": "string", "day": "datetime64[ns]", "first_day": "datetime64[ns]",
+    "day": "datetime64[ns]", "first_day": "datetime64[ns]",
     "last_day": "datetime64[ns]", "date": "datetime64[ns]", "n_reports": "int64",
-    "n_baseline": "int64", "n_recent": "int64", "n_days": "int64", "pain_status": "string",
-    "kind": "string", "severity": "string", "message": "string",
+    "n_baseline": "int64", "n_recent": "int64", "n_days": "int64",
 }
 
 
+def _dtype(column: str) -> Any:
+    """The dtype of ``column`` in this module's tables (float64 unless listed)."""
+    return string_dtype() if column in _STRING_COLUMNS else _DTYPES.get(column, "float64")
+
+
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=_DTYPES.get(c, "float64")) for c in columns})
+    return pd.DataFrame({c: pd.Series([], dtype=_dtype(c)) for c in columns})
 
 
 def sorted_reports(pain: pd.DataFrame) -> pd.DataFrame:
@@ -87,7 +93,7 @@ def sorted_reports(pain: pd.DataFrame) -> pd.DataFrame:
     keys = [c for c in ("patient_id", "reported_at_utc", "reported_at", "line", "pain")
             if c in pain.columns]
     out = sort_frame(pain, keys).reset_index(drop=True)
-    out["patient_id"] = out["patient_id"].astype("string")
+    out["patient_id"] = out["patient_id"].astype(string_dtype())
     out["local_day"] = out["local_day"].astype("datetime64[ns]")
     out["pain"] = out["pain"].astype("float64")
     return out
@@ -165,7 +171,7 @@ def _day_grid(daily: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     lagged = np.arange(len(grid_day)) - ROLLING_DAYS
     prior = np.where(lagged >= block_start, current[np.maximum(lagged, 0)], np.nan)
     grid = pd.DataFrame({
-        "patient_id": pd.array(ids[starts][block], dtype="string"),
+        "patient_id": pd.array(ids[starts][block], dtype=string_dtype()),
         "day": (grid_day * _DAY_NS).view("datetime64[ns]"),
         "pain_mean": mean, "has_report": has, "current": current, "prior": prior,
     })
@@ -274,12 +280,12 @@ def pain_change(pain: pd.DataFrame, settings: Settings, *,
                     | (out["n_recent"] < settings.pain_min_reports))
     status = np.select([insufficient.to_numpy(), improved.to_numpy(), worse.to_numpy()],
                        ["insufficient_data", "improved", "worse"], default="no_change")
-    out["pain_status"] = pd.array(status, dtype="string")
+    out["pain_status"] = pd.array(status, dtype=string_dtype())
     for column in ("pain_baseline", "pain_recent"):
         out[column] = out[column].round(2)
     for column in ("n_baseline", "n_recent"):
         out[column] = out[column].astype("int64")
-    out["patient_id"] = out["patient_id"].astype("string")
+    out["patient_id"] = out["patient_id"].astype(string_dtype())
     return out[list(CHANGE_COLUMNS)]
 
 
@@ -319,7 +325,7 @@ def pain_before_after(pain: pd.DataFrame, *, presorted: bool = False) -> pd.Data
     out["after_mean"] = out["after_mean"].round(2)
     out.index.name = "patient_id"
     out = out.reset_index()
-    out["patient_id"] = out["patient_id"].astype("string")
+    out["patient_id"] = out["patient_id"].astype(string_dtype())
     return out[list(BEFORE_AFTER_COLUMNS)]
 
 
@@ -341,7 +347,7 @@ def pain_variability(daily: pd.DataFrame) -> pd.DataFrame:
     if daily.empty:
         return _empty(VARIABILITY_COLUMNS)
     ranges = daily["pain_range"].where(daily["n_reports"] >= 2)
-    grouped = ranges.groupby(daily["patient_id"].astype("string"), sort=True)
+    grouped = ranges.groupby(daily["patient_id"].astype(string_dtype()), sort=True)
     out = pd.DataFrame({"mean_daily_range": grouped.mean().round(2),
                         "max_daily_range": grouped.max().round(2)})
     out.index.name = "patient_id"
@@ -367,13 +373,13 @@ def _red_flags(reports: pd.DataFrame) -> pd.DataFrame:
     if listed.empty:
         return _empty(ALERT_COLUMNS)
     lookup = {v: _red_flag_words(str(v)) for v in listed["symptoms"].unique()}
-    severity = listed["symptoms"].map({k: v[0] for k, v in lookup.items()}).astype("string")
-    words = listed["symptoms"].map({k: v[1] for k, v in lookup.items()}).astype("string")
+    severity = listed["symptoms"].map({k: v[0] for k, v in lookup.items()}).astype(string_dtype())
+    words = listed["symptoms"].map({k: v[1] for k, v in lookup.items()}).astype(string_dtype())
     keep = severity != ""
     listed, severity, words = listed[keep], severity[keep], words[keep]
     when = (listed["local_day"].dt.strftime("%Y-%m-%d") + " at "
-            + listed["reported_at"].dt.strftime("%H:%M")).astype("string")
-    advice = severity.map({"urgent": URGENT_ADVICE, "warning": STOP_ADVICE}).astype("string")
+            + listed["reported_at"].dt.strftime("%H:%M")).astype(string_dtype())
+    advice = severity.map({"urgent": URGENT_ADVICE, "warning": STOP_ADVICE}).astype(string_dtype())
     return pd.DataFrame({
         "patient_id": listed["patient_id"], "kind": "red_flag", "severity": severity,
         "date": listed["local_day"], "message": "Reported " + words + " on " + when + ". "
@@ -383,7 +389,7 @@ def _red_flags(reports: pd.DataFrame) -> pd.DataFrame:
 
 def _pain_high(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     high = daily[daily["pain_max"] >= settings.pain_high]
-    rating = high["pain_max"].map("{:g}".format).astype("string")
+    rating = high["pain_max"].map("{:g}".format).astype(string_dtype())
     return pd.DataFrame({
         "patient_id": high["patient_id"], "kind": "pain_high", "severity": "warning",
         "date": high["day"],
@@ -416,7 +422,7 @@ def _pain_rise(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     starts = grid[holds & grid["has_report"]].groupby("episode", sort=False).head(1)
 
     def fmt(values: pd.Series) -> pd.Series:
-        return values.map(_one_decimal).astype("string")
+        return values.map(_one_decimal).astype(string_dtype())
 
     return pd.DataFrame({
         "patient_id": starts["patient_id"], "kind": "pain_rise", "severity": "warning",
@@ -469,7 +475,7 @@ def pain_alerts(pain: pd.DataFrame, daily: pd.DataFrame, settings: Settings, *,
     if pain.empty:
         return _empty(ALERT_COLUMNS)
     reports = pain if presorted else sorted_reports(pain)
-    daily = daily.assign(patient_id=daily["patient_id"].astype("string"),
+    daily = daily.assign(patient_id=daily["patient_id"].astype(string_dtype()),
                          day=daily["day"].astype("datetime64[ns]"))
     parts = [_red_flags(reports)]
     if not daily.empty:
@@ -478,7 +484,7 @@ def pain_alerts(pain: pd.DataFrame, daily: pd.DataFrame, settings: Settings, *,
     if not parts:
         return _empty(ALERT_COLUMNS)
     alerts = pd.concat(parts, ignore_index=True)
-    alerts = alerts.astype({c: _DTYPES[c] for c in ALERT_COLUMNS})
+    alerts = alerts.astype({c: _dtype(c) for c in ALERT_COLUMNS})
     alerts["_rank"] = alerts["severity"].map(SEVERITY_ORDER)
     alerts = alerts.sort_values(["patient_id", "date", "_rank", "kind", "message"],
                                 kind="stable")

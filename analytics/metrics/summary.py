@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.catalog import Catalog
 from analytics.dataset import Dataset
 from analytics.metrics.adherence import (
     daily_adherence,
@@ -47,6 +48,7 @@ from analytics.metrics.pain import pain_variability as _pain_variability
 from analytics.metrics.sessions import assign_sessions, session_table
 from analytics.metrics.timing import session_timing
 from analytics.settings import DEFAULT_SETTINGS, Settings
+from analytics.vector import string_dtype
 
 #: Columns of the cohort summary, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -131,12 +133,23 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
     patients : list of str, optional
         Restrict the outputs to these patients (the as-of day still comes from the
         whole dataset).
+
+    String columns made here have :func:`analytics.vector.string_dtype` (pandas'
+    default ``"string"``; Python-backed inside :func:`analytics.vector.python_strings`,
+    which the dashboards use for one patient's small tables).
     """
     start_ts = pd.Timestamp(start).normalize() if start is not None else None
     as_of = as_of_date(ds.sessions, ds.pain, to)
     keep = frozenset(patients) if patients is not None else None
-    programs = _only(ds.programs, keep)
-    sessions_in = _only(ds.sessions, keep)
+    inputs = (_only(ds.programs, keep), _only(ds.sessions, keep), _only(ds.pain, keep))
+    return _compute(inputs, _patient_ids(ds, keep), ds.catalog, settings, start_ts, as_of)
+
+
+def _compute(inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ids: list[str],
+             catalog: Catalog, settings: Settings, start_ts: pd.Timestamp | None,
+             as_of: pd.Timestamp | None) -> CohortMetrics:
+    """The metric pipeline of :func:`compute` on one patient selection's rows."""
+    programs, sessions_in, pain_in = inputs
     periods = patient_periods(programs, as_of, start_ts)
     active = active_programs(programs, periods)
     calendar = prescribed_days(programs, periods, active)
@@ -148,8 +161,8 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
     streak = streaks(daily, periods)
     dose = session_dose(rows, active)
     holds_daily, holds = hold_progression(rows, active)
-    timing_sessions, timing = session_timing(sessions, rows, ds.catalog, settings)
-    pain = pain_window(_only(ds.pain, keep), start_ts, as_of)
+    timing_sessions, timing = session_timing(sessions, rows, catalog, settings)
+    pain = pain_window(pain_in, start_ts, as_of)
     reports = sorted_reports(pain)
     p_daily = pain_daily(reports, presorted=True)
     p_change = pain_change(reports, settings, presorted=True)
@@ -158,7 +171,6 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
         no_activity_alerts(daily, settings),
         low_adherence_alerts(weekly, settings),
     )
-    ids = _patient_ids(ds, keep)
     summary = cohort_summary(ids, periods, adherence, streak, p_change, alerts)
     return CohortMetrics(
         settings=settings, as_of=as_of, start=start_ts, periods=periods, calendar=calendar,
@@ -191,12 +203,12 @@ def cohort_summary(patient_ids: list[str], periods: pd.DataFrame, adherence: pd.
     null without pain reports (``pain_status`` is then ``insufficient_data``);
     ``alerts`` is a list of ``{"kind", "severity", "date", "message"}`` dicts.
     """
-    ids = pd.Index(patient_ids, dtype="string", name="patient_id")
+    ids = pd.Index(patient_ids, dtype=string_dtype(), name="patient_id")
     # Each table has at most one row per patient: aligned on the id (a left join).
     parts = [periods[["patient_id", "period_start", "period_end"]], adherence, streak,
              change[["patient_id", "pain_baseline", "pain_recent", "pain_change",
                      "pain_change_pct", "pain_status"]]]
-    out = pd.concat([p.set_index(p["patient_id"].astype("string")).drop(columns="patient_id")
+    out = pd.concat([p.set_index(p["patient_id"].astype(string_dtype())).drop(columns="patient_id")
                      .reindex(ids) for p in parts], axis=1).reset_index()
     out["pain_status"] = out["pain_status"].fillna("insufficient_data")
     grouped: dict[str, list[dict[str, Any]]] = {}
