@@ -386,3 +386,19 @@ def named_agg(grouped: Any, **spec: tuple[str, str]) -> pd.DataFrame:
     """
     columns = {name: getattr(grouped[column], func)() for name, (column, func) in spec.items()}
     return pd.DataFrame(columns)
+
+
+def run_lengths(flag: np.ndarray, new_group: np.ndarray) -> np.ndarray:
+    """1-based position of each row in its run of consecutive True ``flag`` values (0
+    where ``flag`` is False); a run also breaks where ``new_group`` is True.
+
+    >>> run_lengths(np.array([1, 1, 0, 1, 1, 1], bool), np.array([1, 0, 0, 0, 1, 0], bool))
+    array([1, 2, 0, 1, 1, 2])
+    """
+    position = np.arange(len(flag))
+    # The row before each run's first row: a False row itself, or the row before a
+    # group's first row.
+    reset = np.where(~flag, position, np.where(new_group, position - 1, -1))
+    before = np.maximum.accumulate(reset) if len(reset) else reset
+    return np.where(flag, position - before, 0)
+

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 from conftest import NOW
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from metrics_helpers import run
 
 from analytics import load
+from analytics.metrics.adherence import streaks
 from analytics.settings import Settings
 
 PROGRAM_HEADER = "patient_id,exercise,start_date,end_date,reps,hold_s,times_per_day,days_per_week\n"
@@ -136,3 +139,36 @@ def test_patient_without_sessions_has_zero_and_null_streak_day(make_folder):
     assert r.patients.loc["P1", ["sessions_prescribed", "sessions_done"]].tolist() == [5, 0]
     assert r.patients.loc["P1", "adherence_pct"] == 0.0
     assert pd.isna(r.streaks.loc["P1", "days_since_last_session"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3"]),
+                          st.lists(st.integers(min_value=0, max_value=2), max_size=12)),
+                max_size=3, unique_by=lambda t: t[0]))
+def test_streaks_match_a_day_by_day_count(patients):
+    """Streaks equal a plain loop over each patient's days (any row order)."""
+    rows, periods = [], []
+    for pid, counts in patients:
+        end = pd.Timestamp("2025-03-01") + pd.Timedelta(days=max(len(counts) - 1, 0))
+        periods.append({"patient_id": pid, "period_end": end})
+        rows += [{"patient_id": pid, "day": pd.Timestamp("2025-03-01") + pd.Timedelta(days=i),
+                  "counted": c} for i, c in enumerate(counts)]
+    daily = pd.DataFrame(rows, columns=["patient_id", "day", "counted"]).astype(
+        {"patient_id": "string", "day": "datetime64[ns]", "counted": "int64"})
+    daily = daily.sample(frac=1, random_state=0)
+    period_frame = pd.DataFrame(periods, columns=["patient_id", "period_end"]).astype(
+        {"patient_id": "string", "period_end": "datetime64[ns]"})
+    out = streaks(daily, period_frame).set_index("patient_id")
+    for pid, counts in patients:
+        run, runs = 0, []
+        for c in counts:
+            run = run + 1 if c > 0 else 0
+            runs.append(run)
+        current = runs[-1] if runs and runs[-1] else (runs[-2] if len(runs) > 1 else 0)
+        done = [i for i, c in enumerate(counts) if c > 0]
+        assert out.loc[pid, "longest_streak_days"] == max(runs, default=0)
+        assert out.loc[pid, "current_streak_days"] == current
+        if done:
+            assert out.loc[pid, "days_since_last_session"] == len(counts) - 1 - done[-1]
+        else:
+            assert pd.isna(out.loc[pid, "days_since_last_session"])

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import named_agg, sort_frame
+from analytics.vector import first_of_runs, named_agg, run_lengths, sort_frame
 
 
 def daily_adherence(calendar: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
@@ -148,24 +148,33 @@ def streaks(daily: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
         ``last_session_day`` (local day of the last counted session, null if none),
         ``days_since_last_session`` (int days from it to the period end, null if none).
     """
-    d = sort_frame(daily, ["patient_id", "day"])
-    active = d["counted"] > 0
-    new_patient = (d["patient_id"] != d["patient_id"].shift()).fillna(True).astype(bool)
-    # A run breaks on a patient change or a day without a counted session.
-    run_id = (new_patient | ~active).cumsum()
-    run_len = active.astype("int64").groupby(run_id.to_numpy()).cumsum()
-    d = d.assign(run_len=run_len.where(active, 0))
-    longest = d.groupby("patient_id", sort=False)["run_len"].max()
-    d["prev_run_len"] = d.groupby("patient_id", sort=False)["run_len"].shift(1).fillna(0)
-    tail = d.groupby("patient_id", sort=False).tail(1).set_index("patient_id")
-    current = tail["run_len"].where(tail["run_len"] > 0, tail["prev_run_len"])
-    last_day = d[active].groupby("patient_id", sort=False)["day"].max()
-    out = periods[["patient_id", "period_end"]].copy()
-    out["longest_streak_days"] = out["patient_id"].map(longest).fillna(0).astype("int64")
-    out["current_streak_days"] = out["patient_id"].map(current).fillna(0).astype("int64")
-    # reindex, not map: Series.map with an empty datetime mapper fails in pandas 3.
-    out["last_session_day"] = pd.to_datetime(
-        last_day.reindex(out["patient_id"]).to_numpy()).astype("datetime64[ns]")
+    d = sort_frame(daily, ["patient_id", "day"]).reset_index(drop=True)
+    # ``daily`` holds every day of each period: consecutive rows are consecutive days.
+    active = d["counted"].to_numpy(dtype="int64") > 0
+    first = np.flatnonzero(first_of_runs(d, ["patient_id"]))
+    run_len = run_lengths(active, first_of_runs(d, ["patient_id"]))
+    last = np.append(first[1:], len(d)) - 1
+    day = d["day"].to_numpy(dtype="datetime64[ns]").view("int64")
+    nat = np.iinfo(np.int64).min
+    if len(d):
+        longest = np.maximum.reduceat(run_len, first)
+        # The streak still counts when today has no session yet: then it ends yesterday.
+        before = np.where(last > first, run_len[np.maximum(last - 1, 0)], 0)
+        current = np.where(run_len[last] > 0, run_len[last], before)
+        last_day = np.maximum.reduceat(np.where(active, day, nat), first)
+    else:
+        longest = current = last_day = np.zeros(0, dtype="int64")
+    at = pd.Index(d["patient_id"].take(first)).get_indexer(periods["patient_id"])
+
+    def per_period(values: np.ndarray, missing: int) -> np.ndarray:
+        """``values`` of each period's patient (``missing`` for a patient without days)."""
+        taken = values[np.maximum(at, 0)] if len(values) else np.zeros(len(at), "int64")
+        return np.where(at >= 0, taken, missing).astype("int64")
+
+    out = periods[["patient_id", "period_end"]].reset_index(drop=True)
+    out["longest_streak_days"] = per_period(longest, 0)
+    out["current_streak_days"] = per_period(current, 0)
+    out["last_session_day"] = per_period(last_day, nat).view("datetime64[ns]")
     since = (out["period_end"] - out["last_session_day"]).dt.days
     out["days_since_last_session"] = since.astype("Int64")
     return out.drop(columns="period_end").reset_index(drop=True)
