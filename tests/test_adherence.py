@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from metrics_helpers import run
 
 from analytics import load
-from analytics.metrics.adherence import streaks
+from analytics.metrics.adherence import streaks, weekly_adherence
 from analytics.settings import Settings
 
 PROGRAM_HEADER = "patient_id,exercise,start_date,end_date,reps,hold_s,times_per_day,days_per_week\n"
@@ -172,3 +172,36 @@ def test_streaks_match_a_day_by_day_count(patients):
             assert out.loc[pid, "days_since_last_session"] == len(counts) - 1 - done[-1]
         else:
             assert pd.isna(out.loc[pid, "days_since_last_session"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["P1", "P2"]), st.integers(0, 20),
+                          st.integers(0, 3), st.integers(0, 3), st.integers(1, 7)),
+                max_size=40, unique_by=lambda t: (t[0], t[1])))
+def test_weekly_adherence_matches_the_quota_rules(days):
+    """Each (patient, ISO week): daily-mode days add their own prescription and capped
+    count; weekly-mode days share a quota of round(days_per_week x per-day x days / 7)."""
+    start = pd.Timestamp("2025-03-03")  # a Monday
+    rows = []
+    for pid, offset, prescribed, counted, dpw in days:
+        day = start + pd.Timedelta(days=offset)
+        done = min(counted, prescribed)
+        rows.append({"patient_id": pid, "day": day,
+                     "week_start": day - pd.Timedelta(days=day.day_of_week),
+                     "prescribed": prescribed, "days_per_week": dpw, "done": done,
+                     "done_complete": min(done, 1), "weekly_mode": dpw < 7 and prescribed > 0})
+    daily = pd.DataFrame(rows, columns=["patient_id", "day", "week_start", "prescribed",
+                                        "days_per_week", "done", "done_complete",
+                                        "weekly_mode"]).astype({"patient_id": "string"})
+    out = weekly_adherence(daily, Settings())
+    expected = []
+    for (pid, week), g in sorted(daily.groupby(["patient_id", "week_start"]),
+                                 key=lambda kv: (str(kv[0][0]), kv[0][1])):
+        plain, shared = g[~g["weekly_mode"]], g[g["weekly_mode"]]
+        quota = (int(shared["days_per_week"].max() * shared["prescribed"].max() * len(shared)
+                     / 7 + 0.5) if len(shared) else 0)
+        expected.append((pid, week, len(g), int(plain["prescribed"].sum()) + quota,
+                         int(plain["done"].sum()) + min(int(shared["done"].sum()), quota)))
+    got = list(zip(out["patient_id"], out["week_start"], out["days_in_period"],
+                   out["prescribed"], out["done"], strict=True))
+    assert got == expected

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import first_of_runs, named_agg, run_lengths, sort_frame
+from analytics.vector import first_of_runs, run_lengths, sort_frame
 
 
 def daily_adherence(calendar: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
@@ -78,32 +78,40 @@ def weekly_adherence(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         prescribed), ``below_threshold`` (bool; False when nothing was prescribed).
     """
     keys = ["patient_id", "week_start"]
-    d = daily
+    # Sorted by patient and day, each (patient, week) is one run of rows.
+    d = sort_frame(daily, ["patient_id", "day"]).reset_index(drop=True)
+    first = np.flatnonzero(first_of_runs(d, keys))
+    weekly_mode = d["weekly_mode"].to_numpy(dtype=bool)
+
+    def per_week(values: pd.Series, rows: np.ndarray, how: np.ufunc) -> np.ndarray:
+        """``how`` (add or maximum) of ``values`` over ``rows`` of each week (0 when the
+        week has none of those rows; the values are counts, never negative)."""
+        masked = np.where(rows, values.to_numpy(dtype="int64"), 0)
+        return how.reduceat(masked, first) if len(first) else masked[:0]
+
     # Daily-mode days: sum each day's own prescription and capped count.
-    daily_part = d[~d["weekly_mode"]].groupby(keys, sort=False)[
-        ["prescribed", "done", "done_complete"]].sum()
+    daily_mode = ~weekly_mode
+    prescribed = per_week(d["prescribed"], daily_mode, np.add)
+    done = per_week(d["done"], daily_mode, np.add)
+    done_complete = per_week(d["done_complete"], daily_mode, np.add)
     # Weekly-mode days: a prorated quota per week, capped done.
-    wk = d[d["weekly_mode"]]
-    weekly_part = named_agg(
-        wk.groupby(keys, sort=False), n_days=("day", "size"), dpw=("days_per_week", "max"),
-        tpd=("prescribed", "max"),
-        done=("done", "sum"), done_complete=("done_complete", "sum"))
-    quota = np.floor(weekly_part["dpw"] * weekly_part["tpd"] * weekly_part["n_days"] / 7 + 0.5)
-    weekly_part = pd.DataFrame({
-        "prescribed": quota.astype("int64"),
-        "done": np.minimum(weekly_part["done"], quota).astype("int64"),
-        "done_complete": np.minimum(weekly_part["done_complete"], quota).astype("int64"),
-    })
-    both = pd.concat([daily_part, weekly_part]).groupby(level=[0, 1], sort=False).sum()
-    days = d.groupby(keys, sort=False)["day"].size().rename("days_in_period")
-    out = days.to_frame().join(both, how="left").fillna(0).reset_index()
-    for c in ("prescribed", "done", "done_complete", "days_in_period"):
-        out[c] = out[c].astype("int64")
+    n_days = per_week(pd.Series(weekly_mode), weekly_mode, np.add)
+    dpw = per_week(d["days_per_week"], weekly_mode, np.maximum)
+    tpd = per_week(d["prescribed"], weekly_mode, np.maximum)
+    quota = np.floor(dpw * tpd * n_days / 7 + 0.5).astype("int64")
+    prescribed += quota
+    done += np.minimum(per_week(d["done"], weekly_mode, np.add), quota)
+    done_complete += np.minimum(per_week(d["done_complete"], weekly_mode, np.add), quota)
+    out = d[keys].take(first).reset_index(drop=True)
+    out["days_in_period"] = np.diff(np.append(first, len(d))).astype("int64")
+    out["prescribed"] = prescribed
+    out["done"] = done
+    out["done_complete"] = done_complete
     out["adherence_pct"] = _pct(out["done"], out["prescribed"])
     out["complete_sessions_pct"] = _pct(out["done_complete"], out["prescribed"])
     out["below_threshold"] = (out["adherence_pct"] < settings.adherence_threshold_pct).fillna(
         False).astype(bool)
-    return sort_frame(out, keys).reset_index(drop=True)
+    return out
 
 
 def _pct(done: pd.Series, prescribed: pd.Series) -> pd.Series:
