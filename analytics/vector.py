@@ -402,3 +402,20 @@ def run_lengths(flag: np.ndarray, new_group: np.ndarray) -> np.ndarray:
     before = np.maximum.accumulate(reset) if len(reset) else reset
     return np.where(flag, position - before, 0)
 
+
+def true_runs(flag: np.ndarray, new_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last positions of each run of consecutive True ``flag`` values; a run
+    also breaks where ``new_group`` is True.
+
+    >>> true_runs(np.array([1, 1, 0, 1, 1, 1], bool), np.array([1, 0, 0, 0, 1, 0], bool))
+    (array([0, 3, 4]), array([1, 3, 5]))
+    """
+    flag = np.asarray(flag, dtype=bool)
+    new_group = np.asarray(new_group, dtype=bool)
+    before = np.concatenate([[False], flag[:-1]]) if len(flag) else flag
+    after = np.concatenate([flag[1:], [False]]) if len(flag) else flag
+    next_new = np.concatenate([new_group[1:], [True]]) if len(flag) else flag
+    starts = flag & (new_group | ~before)
+    ends = flag & (next_new | ~after)
+    return np.flatnonzero(starts), np.flatnonzero(ends)
+

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import NOW, synth_folder
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import analytics.link as link_module
 import analytics.metrics.calendar as calendar_module
@@ -25,7 +27,9 @@ from analytics.vector import (
     joint_keys,
     map_distinct,
     named_agg,
+    run_lengths,
     sort_frame,
+    true_runs,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,3 +201,23 @@ def test_benchmark_script_runs(tmp_path, capsys):
     assert any(line.startswith("read floor") for line in out)
     assert any(line.startswith("second run") for line in out)
     assert (tmp_path / "cohort-3x10-s1" / "sessions.parquet").is_file()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), max_size=40))
+def test_true_runs_and_run_lengths_match_a_loop(cells):
+    flag = np.array([f for f, _ in cells], dtype=bool)
+    new_group = np.array([g for _, g in cells], dtype=bool)
+    runs, lengths, current = [], [], None
+    for i, (f, g) in enumerate(cells):
+        if f and (current is None or g):
+            current = [i, i]
+            runs.append(current)
+        elif f:
+            current[1] = i
+        else:
+            current = None
+        lengths.append(i - current[0] + 1 if f else 0)
+    first, last = true_runs(flag, new_group)
+    assert [list(r) for r in zip(first, last, strict=True)] == runs
+    assert run_lengths(flag, new_group).tolist() == lengths

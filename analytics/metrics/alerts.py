@@ -16,10 +16,11 @@ Pain and red-flag alerts come from :func:`analytics.metrics.pain.pain_alerts`.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import named_agg, sort_frame, string_dtype
+from analytics.vector import first_of_runs, sort_frame, string_dtype, true_runs
 
 ALERT_COLUMNS: tuple[str, ...] = ("patient_id", "kind", "severity", "date", "message")
 SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
@@ -35,71 +36,65 @@ def empty_alerts() -> pd.DataFrame:
     })
 
 
-def _runs(flag: pd.Series, patient: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Run ids and 1-based positions of consecutive True values within each patient."""
-    new_patient = (patient != patient.shift()).fillna(True).astype(bool)
-    run_id = (new_patient | ~flag).cumsum()
-    pos = flag.astype("int64").groupby(run_id.to_numpy()).cumsum()
-    return run_id, pos.where(flag, 0)
-
-
 def no_activity_alerts(daily: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """``no_activity`` alerts from :func:`analytics.metrics.adherence.daily_adherence`."""
     n = settings.no_activity_days
     d = sort_frame(daily, ["patient_id", "day"]).reset_index(drop=True)
-    idle = (d["prescribed"] > 0) & (d["counted"] == 0)
-    run_id, pos = _runs(idle, d["patient_id"])
-    d = d.assign(run_id=run_id, pos=pos)
-    runs = named_agg(d[idle].groupby("run_id"), patient_id=("patient_id", "first"),
-                     first=("day", "min"), last=("day", "max"), length=("day", "size"))
-    runs = runs[runs["length"] >= n]
-    if runs.empty:
+    idle = ((d["prescribed"] > 0) & (d["counted"] == 0)).to_numpy(dtype=bool)
+    first, last = true_runs(idle, first_of_runs(d, ["patient_id"]))
+    length = last - first + 1
+    keep = length >= n
+    if not keep.any():
         return empty_alerts()
-    reached = runs["first"] + pd.Timedelta(days=n - 1)
+    first, last, length = first[keep], last[keep], length[keep]
+    day = d["day"].to_numpy(dtype="datetime64[ns]")
+    reached = day[first] + np.timedelta64(n - 1, "D")
     messages = [
-        f"No exercise session logged on {length} program days in a row "
-        f"({first:%Y-%m-%d} to {last:%Y-%m-%d})."
-        for first, last, length in zip(runs["first"], runs["last"], runs["length"], strict=True)
+        f"No exercise session logged on {k} program days in a row "
+        f"({pd.Timestamp(a):%Y-%m-%d} to {pd.Timestamp(b):%Y-%m-%d})."
+        for a, b, k in zip(day[first], day[last], length, strict=True)
     ]
-    return _frame(runs["patient_id"], "no_activity", "info", reached, messages)
+    return _frame(d["patient_id"].take(first), "no_activity", "info", reached, messages)
 
 
 def low_adherence_alerts(weekly: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """``low_adherence`` alerts from :func:`analytics.metrics.adherence.weekly_adherence`."""
     n = settings.low_adherence_weeks
-    w = weekly[weekly["prescribed"] > 0].sort_values(["patient_id", "week_start"],
-                                                     kind="stable").reset_index(drop=True)
+    w = sort_frame(weekly[weekly["prescribed"] > 0], ["patient_id", "week_start"])
+    w = w.reset_index(drop=True)
     if w.empty:
         return empty_alerts()
-    gap = (w["week_start"].diff() != pd.Timedelta(days=7)).fillna(True).astype(bool)
-    below = w["below_threshold"].astype(bool)
-    new_patient = (w["patient_id"] != w["patient_id"].shift()).fillna(True).astype(bool)
-    run_id = (new_patient | gap | ~below).cumsum()
-    w = w.assign(run_id=run_id)
-    runs = named_agg(
-        w[below].groupby("run_id"), patient_id=("patient_id", "first"), first=("week_start", "min"),
-        length=("week_start", "size"), lowest=("adherence_pct", "min"))
-    runs = runs[runs["length"] >= n]
-    if runs.empty:
+    week = w["week_start"].to_numpy(dtype="datetime64[ns]")
+    gap = np.ones(len(w), dtype=bool)
+    gap[1:] = (week[1:] - week[:-1]) != np.timedelta64(7, "D")
+    below = w["below_threshold"].to_numpy(dtype=bool)
+    first, last = true_runs(below, first_of_runs(w, ["patient_id"]) | gap)
+    length = last - first + 1
+    keep = length >= n
+    if not keep.any():
         return empty_alerts()
-    dated = runs["first"] + pd.Timedelta(days=7 * (n - 1) + 6)
+    # The lowest week of each run: rows between runs are left out with +inf.
+    pct = np.where(below, w["adherence_pct"].to_numpy(dtype="float64", na_value=np.nan),
+                   np.inf)
+    lowest = np.minimum.reduceat(pct, first)[keep]
+    first, length = first[keep], length[keep]
+    dated = week[first] + np.timedelta64(7 * (n - 1) + 6, "D")
     threshold = f"{settings.adherence_threshold_pct:g}%"
     messages = [
-        f"Adherence below {threshold} for {length} weeks in a row from the week of "
-        f"{first:%Y-%m-%d} (lowest week {lowest:.1f}%)."
-        for first, length, lowest in zip(runs["first"], runs["length"], runs["lowest"],
-                                         strict=True)
+        f"Adherence below {threshold} for {k} weeks in a row from the week of "
+        f"{pd.Timestamp(a):%Y-%m-%d} (lowest week {low:.1f}%)."
+        for a, k, low in zip(week[first], length, lowest, strict=True)
     ]
-    return _frame(runs["patient_id"], "low_adherence", "warning", dated, messages)
+    return _frame(w["patient_id"].take(first), "low_adherence", "warning", dated, messages)
 
 
-def _frame(patients: pd.Series, kind: str, severity: str, dates: pd.Series,
+def _frame(patients: pd.Series, kind: str, severity: str, dates: np.ndarray,
            messages: list[str]) -> pd.DataFrame:
     text = string_dtype()
     return pd.DataFrame({
         "patient_id": patients.to_numpy(),
         "kind": kind, "severity": severity,
-        "date": pd.to_datetime(dates.to_numpy()).astype("datetime64[ns]"),
+        "date": np.asarray(dates, dtype="datetime64[ns]"),
         "message": messages,
     }).astype({"patient_id": text, "kind": text, "severity": text, "message": text})
 
