@@ -424,9 +424,9 @@ class DaskRun:
         summary = self.summary()
         empty = pd.DataFrame()
         values = {f.name: empty for f in fields(CohortMetrics)
-                  if f.name not in ("settings", "as_of", "start", "summary")}
+                  if f.name not in ("settings", "as_of", "start", "catalog", "summary")}
         return CohortMetrics(settings=self.settings, as_of=self.as_of, start=self.start,
-                             summary=summary, **values)
+                             catalog=self.catalog, summary=summary, **values)
 
     def collect(self) -> tuple[Dataset, CohortMetrics]:
         """The whole :class:`analytics.Dataset` and :class:`CohortMetrics`, equal to what

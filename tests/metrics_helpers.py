@@ -46,3 +46,13 @@ def run(ds: Dataset, settings: Settings | None = None, to=None, start=None) -> R
     return Run(periods, sessions, daily, weekly,
                patient_adherence(weekly, periods, settings).set_index("patient_id"),
                streaks(daily, periods).set_index("patient_id"))
+
+
+def renumbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """Session ids numbered from 0 in their order (a per-patient view split from the
+    whole cohort keeps the cohort's numbers; a per-patient computation starts at 0)."""
+    if "session_id" not in frame.columns or frame.empty:
+        return frame
+    ids = frame["session_id"]
+    return frame.assign(session_id=(ids.rank(method="dense") - 1).astype(ids.dtype))
+

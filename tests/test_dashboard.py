@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from metrics_helpers import renumbered
 
 from analytics import figures, load
 from analytics.dashboard import (
@@ -100,15 +101,6 @@ def test_patient_view_matches_the_cohort(ds, metrics):
     assert summary_row(period, "P003") == summary_row(ref, "P003")
 
 
-def _renumbered(frame: pd.DataFrame) -> pd.DataFrame:
-    """Session ids numbered from 0 in their order (the default period's views keep the
-    whole cohort's numbers)."""
-    if "session_id" not in frame.columns or frame.empty:
-        return frame
-    ids = frame["session_id"]
-    return frame.assign(session_id=(ids.rank(method="dense") - 1).astype(ids.dtype))
-
-
 @pytest.mark.parametrize(("start", "to", "threshold"), [
     (None, None, None), ("2026-09-01", "2026-10-15", None), ("2026-10-01", None, 65),
     (None, "2026-08-20", None)])
@@ -125,7 +117,7 @@ def test_patient_views_equal_compute_table_by_table(ds, start, to, threshold):
         names = [f.name for f in fields(ref) if isinstance(getattr(ref, f.name), pd.DataFrame)]
         for name in [*names, *DERIVED_TABLES]:
             got = with_string_storage(getattr(view, name), "pyarrow").reset_index(drop=True)
-            pd.testing.assert_frame_equal(_renumbered(got), _renumbered(getattr(ref, name)),
+            pd.testing.assert_frame_equal(renumbered(got), renumbered(getattr(ref, name)),
                                           obj=f"{pid} {name}")
         strings = [t for table in (view.sessions, view.alerts, view.summary)
                    for t in table.dtypes if isinstance(t, pd.StringDtype)]

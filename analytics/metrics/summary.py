@@ -61,7 +61,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 
 #: Tables of :class:`CohortMetrics` derived from its other tables on first use (the
 #: dashboards never show them, so a per-patient recomputation skips them).
-DERIVED_TABLES: tuple[str, ...] = ("pain_variability", "association")
+DERIVED_TABLES: tuple[str, ...] = ("pain_variability", "association", "pain_before_after",
+                                   "timing_sessions", "timing")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class CohortMetrics:
     settings: Settings
     as_of: pd.Timestamp | None
     start: pd.Timestamp | None
+    catalog: Catalog
     periods: pd.DataFrame
     calendar: pd.DataFrame
     active: pd.DataFrame
@@ -89,12 +91,9 @@ class CohortMetrics:
     dose_by_exercise: pd.DataFrame
     holds_daily: pd.DataFrame
     holds: pd.DataFrame
-    timing_sessions: pd.DataFrame
-    timing: pd.DataFrame
     pain: pd.DataFrame
     pain_daily: pd.DataFrame
     pain_change: pd.DataFrame
-    pain_before_after: pd.DataFrame
     alerts: pd.DataFrame
     summary: pd.DataFrame
 
@@ -108,6 +107,25 @@ class CohortMetrics:
         """:func:`analytics.metrics.association.adherence_pain_association` of
         ``weekly`` and ``pain_daily``."""
         return adherence_pain_association(self.weekly, self.pain_daily, self.settings)
+
+    @cached_property
+    def pain_before_after(self) -> pd.DataFrame:
+        """:func:`analytics.metrics.pain.pain_before_after` of ``pain``."""
+        return pain_before_after(self.pain)
+
+    @cached_property
+    def _timing(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return session_timing(self.sessions, self.rows, self.catalog, self.settings)
+
+    @cached_property
+    def timing_sessions(self) -> pd.DataFrame:
+        """Per session, from :func:`analytics.metrics.timing.session_timing`."""
+        return self._timing[0]
+
+    @cached_property
+    def timing(self) -> pd.DataFrame:
+        """Per patient, from :func:`analytics.metrics.timing.session_timing`."""
+        return self._timing[1]
 
 
 def _only(frame: pd.DataFrame, patients: frozenset[str] | None) -> pd.DataFrame:
@@ -161,7 +179,6 @@ def _compute(inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ids: list[
     streak = streaks(daily, periods)
     dose = session_dose(rows, active)
     holds_daily, holds = hold_progression(rows, active)
-    timing_sessions, timing = session_timing(sessions, rows, catalog, settings)
     pain = pain_window(pain_in, start_ts, as_of)
     reports = sorted_reports(pain)
     p_daily = pain_daily(reports, presorted=True)
@@ -173,13 +190,12 @@ def _compute(inputs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], ids: list[
     )
     summary = cohort_summary(ids, periods, adherence, streak, p_change, alerts)
     return CohortMetrics(
-        settings=settings, as_of=as_of, start=start_ts, periods=periods, calendar=calendar,
+        settings=settings, as_of=as_of, start=start_ts, catalog=catalog, periods=periods,
+        calendar=calendar,
         active=active, rows=rows, sessions=sessions, daily=daily, weekly=weekly,
         adherence=adherence, streaks=streak, dose=dose, dose_by_exercise=dose_by_exercise(dose),
-        holds_daily=holds_daily, holds=holds, timing_sessions=timing_sessions, timing=timing,
-        pain=pain, pain_daily=p_daily, pain_change=p_change,
-        pain_before_after=pain_before_after(reports, presorted=True), alerts=alerts,
-        summary=summary,
+        holds_daily=holds_daily, holds=holds, pain=pain, pain_daily=p_daily,
+        pain_change=p_change, alerts=alerts, summary=summary,
     )
 
 
