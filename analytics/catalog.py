@@ -288,6 +288,11 @@ class Catalog:
         object.__setattr__(self, "_name_keys", names)
         object.__setattr__(self, "_folded_keys", folds)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from the fields (the lookup maps are read-only proxies, which pickle
+        # and deepcopy cannot copy): metrics holding a catalog go to worker processes.
+        return (Catalog, (self.exercises, self.sources, self.plural_ambiguous))
+
     def get(self, exercise_id: str) -> Exercise:
         """The exercise with this id; ``KeyError`` naming the id if there is none."""
         try:

@@ -67,7 +67,7 @@ ROWS_PER_PARTITION = 1_000_000
 #: Tables whose rows are partitioned by patient (patients itself stays on the client).
 PARTITIONED: tuple[Table, ...] = (PROGRAMS, SESSIONS, PAIN)
 #: Metric tables with a ``session_id`` (numbered over the whole data set).
-_SESSION_TABLES = ("rows", "sessions", "dose", "timing_sessions")
+_SESSION_TABLES = ("rows", "sessions", "dose")
 
 
 def _require_dask() -> None:
@@ -419,8 +419,9 @@ class DaskRun:
         return _combine(list(parts), "patient_id")
 
     def summary_metrics(self) -> CohortMetrics:
-        """A :class:`CohortMetrics` holding the summary (and as-of day, settings, start)
-        with every other table empty: enough for ``adherence summary``."""
+        """A :class:`CohortMetrics` holding the summary (and as-of day, settings, start,
+        catalog) with every other table empty: enough for ``adherence summary`` (the
+        derived tables cannot be computed from it)."""
         summary = self.summary()
         empty = pd.DataFrame()
         values = {f.name: empty for f in fields(CohortMetrics)

@@ -14,7 +14,7 @@ rows, same order, same values; ``tests/test_scale.py`` compares them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -32,18 +32,24 @@ def string_dtype() -> pd.StringDtype:
 
 
 @contextmanager
-def python_strings() -> Iterator[None]:
-    """Make :func:`string_dtype` Python-backed within the block.
-
-    On small tables each operation on Arrow-backed strings costs about 0.1 ms more than
-    on Python-backed ones, which dominates a one-patient computation. A context variable
-    (not a pandas option) carries the choice, so other threads and tasks are unaffected.
-    """
-    token = _STRINGS.set(pd.StringDtype("python"))
+def string_storage(storage: str) -> Iterator[None]:
+    """Make :func:`string_dtype` use ``storage`` (``"python"`` or ``"pyarrow"``) within
+    the block. A context variable (not a pandas option) carries the choice, so other
+    threads and tasks are unaffected."""
+    token = _STRINGS.set(pd.StringDtype(storage))
     try:
         yield
     finally:
         _STRINGS.reset(token)
+
+
+def python_strings() -> AbstractContextManager[None]:
+    """Make :func:`string_dtype` Python-backed within the block.
+
+    On small tables each operation on Arrow-backed strings costs about 0.1 ms more than
+    on Python-backed ones, which dominates a one-patient computation.
+    """
+    return string_storage("python")
 
 
 def with_string_storage(frame: pd.DataFrame, storage: str) -> pd.DataFrame:

@@ -399,3 +399,13 @@ def test_baseline_and_recent_stay_on_the_scale(reports):
     assert daily["rolling_7d_mean"].between(-1e-9, 10 + 1e-9).all()
     assert daily["n_reports"].sum() == len(pain)
     np.testing.assert_allclose(daily["pain_range"], daily["pain_max"] - daily["pain_min"])
+
+
+def test_a_day_with_only_missing_ratings_counts_as_no_report():
+    """Called directly (loading rejects a missing rating), a day whose ratings are all
+    missing gets no rolling mean and starts no pain-rise episode."""
+    pain = make_pain([("P1", day(1), 4), ("P1", day(2), float("nan")), ("P1", day(3), 6)])
+    daily = pain_daily(pain)
+    assert daily["rolling_7d_mean"].tolist()[0] == 4.0
+    assert pd.isna(daily["rolling_7d_mean"].tolist()[1])
+    assert daily["rolling_7d_mean"].tolist()[2] == 5.0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from dataclasses import fields, replace
 
 import numpy as np
@@ -111,11 +113,41 @@ def test_python_strings_give_the_same_tables(cohort_ds, patients):
     for name, table in _tables(large).items():
         mine = _tables(small)[name]
         pd.testing.assert_frame_equal(with_string_storage(mine, "pyarrow"), table, obj=name)
-        if name in DERIVED_TABLES:  # computed when first read, here outside the block
-            continue
         for frame, storage in ((mine, "python"), (table, "pyarrow")):
             texts = [t for t in frame.dtypes if isinstance(t, pd.StringDtype)]
             assert all(t.storage == storage for t in texts), (name, storage)
+
+
+def test_string_storage_follows_the_block_and_the_object(cohort_ds):
+    """Arrow inputs inside ``python_strings()`` give Python strings, never ``object``
+    ids; a derived table takes its object's storage wherever it is first read."""
+    with python_strings():
+        inside = compute(cohort_ds, patients=["P002"])
+    outside = compute(cohort_ds, patients=["P002"])
+    with python_strings():
+        late = {name: getattr(outside, name) for name in DERIVED_TABLES}
+    for m, tables, storage in ((inside, _tables(inside), "python"),
+                               (outside, late, "pyarrow")):
+        for name, table in tables.items():
+            if "patient_id" in table and len(table):
+                assert isinstance(table["patient_id"].dtype, pd.StringDtype), name
+            for column, dtype in table.dtypes.items():
+                assert not isinstance(dtype, pd.StringDtype) or dtype.storage == storage, \
+                    (name, column, storage)
+        assert m.summary["patient_id"].dtype.storage == storage
+
+
+def test_metrics_pickle_with_their_derived_tables(cohort_ds):
+    """Metrics go to worker processes (report batches, Dask): they pickle and copy,
+    derived tables already read included."""
+    m = compute(cohort_ds)
+    m.association  # noqa: B018 - read, so it is cached
+    back = pickle.loads(pickle.dumps(m))
+    assert "association" in vars(back)
+    for name, table in _tables(m).items():
+        pd.testing.assert_frame_equal(getattr(back, name), table, obj=name)
+    assert back.catalog.ids() == m.catalog.ids()
+    assert copy.deepcopy(m).catalog.get("bridge").id == "bridge"
 
 
 @settings(max_examples=5, deadline=None)

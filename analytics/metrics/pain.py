@@ -165,7 +165,7 @@ def _day_grid(daily: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     mean = np.full(len(grid_day), np.nan)
     mean[pos] = daily["pain_mean"].to_numpy(dtype="float64", na_value=np.nan)
     has = np.zeros(len(grid_day), dtype=bool)
-    has[pos] = True
+    has[pos] = ~np.isnan(mean[pos])  # a day whose ratings are all missing has no report
     block_start = offsets[block]
     current = _window_mean(mean, block_start)
     lagged = np.arange(len(grid_day)) - ROLLING_DAYS
@@ -206,7 +206,10 @@ def pain_daily(pain: pd.DataFrame, *, presorted: bool = False) -> pd.DataFrame:
     daily["pain_range"] = daily["pain_max"] - daily["pain_min"]
     daily["n_reports"] = daily["n_reports"].astype("int64")
     grid, pos = _day_grid(daily)
-    daily["rolling_7d_mean"] = grid["current"].to_numpy()[pos]
+    # Only days with a report get a rolling mean (a day whose ratings are all missing
+    # has none).
+    daily["rolling_7d_mean"] = np.where(grid["has_report"].to_numpy()[pos],
+                                        grid["current"].to_numpy()[pos], np.nan)
     return daily[list(DAILY_COLUMNS)].reset_index(drop=True)
 
 

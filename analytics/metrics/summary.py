@@ -8,6 +8,7 @@ the ``adherence summary`` command read from it and never compute metrics themsel
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any
@@ -48,7 +49,7 @@ from analytics.metrics.pain import pain_variability as _pain_variability
 from analytics.metrics.sessions import assign_sessions, session_table
 from analytics.metrics.timing import session_timing
 from analytics.settings import DEFAULT_SETTINGS, Settings
-from analytics.vector import string_dtype
+from analytics.vector import string_dtype, string_storage, with_string_storage
 
 #: Columns of the cohort summary, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -97,25 +98,37 @@ class CohortMetrics:
     alerts: pd.DataFrame
     summary: pd.DataFrame
 
+    def _own_strings(self) -> AbstractContextManager[None]:
+        """A block in which new strings take the storage of this object's tables
+        (wherever a derived table is first read)."""
+        dtype = self.summary["patient_id"].dtype if "patient_id" in self.summary else None
+        storage = (dtype.storage if isinstance(dtype, pd.StringDtype)
+                   else pd.StringDtype().storage)
+        return string_storage(storage)
+
     @cached_property
     def pain_variability(self) -> pd.DataFrame:
         """:func:`analytics.metrics.pain.pain_variability` of ``pain_daily``."""
-        return _pain_variability(self.pain_daily)
+        with self._own_strings():
+            return _pain_variability(self.pain_daily)
 
     @cached_property
     def association(self) -> pd.DataFrame:
         """:func:`analytics.metrics.association.adherence_pain_association` of
         ``weekly`` and ``pain_daily``."""
-        return adherence_pain_association(self.weekly, self.pain_daily, self.settings)
+        with self._own_strings():
+            return adherence_pain_association(self.weekly, self.pain_daily, self.settings)
 
     @cached_property
     def pain_before_after(self) -> pd.DataFrame:
         """:func:`analytics.metrics.pain.pain_before_after` of ``pain``."""
-        return pain_before_after(self.pain)
+        with self._own_strings():
+            return pain_before_after(self.pain)
 
     @cached_property
     def _timing(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return session_timing(self.sessions, self.rows, self.catalog, self.settings)
+        with self._own_strings():
+            return session_timing(self.sessions, self.rows, self.catalog, self.settings)
 
     @cached_property
     def timing_sessions(self) -> pd.DataFrame:
@@ -152,14 +165,19 @@ def compute(ds: Dataset, settings: Settings = DEFAULT_SETTINGS, *,
         Restrict the outputs to these patients (the as-of day still comes from the
         whole dataset).
 
-    String columns made here have :func:`analytics.vector.string_dtype` (pandas'
-    default ``"string"``; Python-backed inside :func:`analytics.vector.python_strings`,
-    which the dashboards use for one patient's small tables).
+    String columns have :func:`analytics.vector.string_dtype` (pandas' default
+    ``"string"``; Python-backed inside :func:`analytics.vector.python_strings`, which the
+    dashboards use for one patient's small tables); string input columns are converted
+    to that storage first. Derived tables read later are made in the same storage.
     """
     start_ts = pd.Timestamp(start).normalize() if start is not None else None
     as_of = as_of_date(ds.sessions, ds.pain, to)
     keep = frozenset(patients) if patients is not None else None
-    inputs = (_only(ds.programs, keep), _only(ds.sessions, keep), _only(ds.pain, keep))
+    # Inputs in the storage of the strings made here: mixing storages in a merge would
+    # turn id columns into ``object``.
+    storage = string_dtype().storage
+    inputs = tuple(with_string_storage(_only(t, keep), storage)
+                   for t in (ds.programs, ds.sessions, ds.pain))
     return _compute(inputs, _patient_ids(ds, keep), ds.catalog, settings, start_ts, as_of)
 
 
