@@ -30,7 +30,7 @@ from analytics.dataset import Dataset, load
 from analytics.figures import Chart
 from analytics.importers.common import PAIN_FIELDS, SESSION_FIELDS, Parsed, classify
 from analytics.metrics.adherence import patient_adherence, weekly_adherence
-from analytics.metrics.alerts import combine_alerts, low_adherence_alerts
+from analytics.metrics.alerts import combine_alerts, low_adherence_alerts, patient_alerts
 from analytics.metrics.pain import NERVE_SYMPTOMS, URGENT_SYMPTOMS
 from analytics.metrics.summary import (
     CohortMetrics,
@@ -55,8 +55,6 @@ PROGRESS_CHARTS: tuple[str, ...] = ("calendar", "hold", "pain_trend")
 THRESHOLD_CHARTS: tuple[str, ...] = ("weekly",)
 EXERCISE_CHARTS: tuple[str, ...] = ("hold", "dose")
 
-#: Severity order of alerts (most severe first), as in the report.
-_SEVERITY_RANK: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
 #: Plain words for the symptom check boxes of the log form.
 SYMPTOM_LABELS: dict[str, str] = {
     "numbness": "Numbness", "tingling": "Tingling", "weakness": "Weakness",
@@ -391,12 +389,8 @@ class AlertItem:
 def alert_items(m: CohortMetrics, patient_id: str) -> tuple[AlertItem, ...]:
     """A patient's alerts as the report orders them: red flags first, then by severity,
     date and kind."""
-    a = m.alerts[m.alerts["patient_id"] == patient_id]
-    a = a.assign(_red=(a["kind"] != "red_flag").astype(int),
-                 _sev=a["severity"].map(_SEVERITY_RANK)).sort_values(
-        ["_red", "_sev", "date", "kind"], kind="stable")
-    return tuple(AlertItem(str(r.kind), str(r.severity), f"{pd.Timestamp(r.date):%Y-%m-%d}",
-                           str(r.message)) for r in a.itertuples(index=False))
+    return tuple(AlertItem(kind, severity, f"{date:%Y-%m-%d}", message)
+                 for kind, severity, date, message in patient_alerts(m.alerts, patient_id))
 
 
 def alert_advice(items: Iterable[AlertItem]) -> tuple[str, ...]:

@@ -8,7 +8,12 @@ from metrics_helpers import run
 from test_adherence import PROGRAM_HEADER, SESSION_HEADER, _rows
 
 from analytics import load
-from analytics.metrics.alerts import combine_alerts, low_adherence_alerts, no_activity_alerts
+from analytics.metrics.alerts import (
+    combine_alerts,
+    low_adherence_alerts,
+    no_activity_alerts,
+    patient_alerts,
+)
 from analytics.settings import Settings
 
 
@@ -48,3 +53,18 @@ def test_combined_alerts_put_urgent_first():
                       "date": pd.to_datetime(["2025-03-01", "2025-03-09"]),
                       "message": ["a", "b"]})
     assert combine_alerts(a)["kind"].tolist() == ["red_flag", "no_activity"]
+
+
+def test_patient_alerts_reading_order():
+    """Red flags first, then urgent before warning before info, then date and kind;
+    ties keep their table order; other patients left out."""
+    a = pd.DataFrame({
+        "patient_id": ["P1", "P1", "P2", "P1", "P1", "P1", "P1"],
+        "kind": ["no_activity", "pain_high", "red_flag", "red_flag", "pain_rise",
+                 "low_adherence", "pain_high"],
+        "severity": ["info", "warning", "urgent", "warning", "warning", "warning", "warning"],
+        "date": pd.to_datetime(["2025-03-01", "2025-03-05", "2025-03-01", "2025-03-09",
+                                "2025-03-05", "2025-03-05", "2025-03-05"]),
+        "message": ["a", "b", "c", "d", "e", "f", "g"],
+    })
+    assert [m for _, _, _, m in patient_alerts(a, "P1")] == ["d", "f", "b", "g", "e", "a"]

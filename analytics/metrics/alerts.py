@@ -110,3 +110,18 @@ def combine_alerts(*tables: pd.DataFrame) -> pd.DataFrame:
     return (out.assign(_rank=rank)
             .pipe(sort_frame, ["patient_id", "_rank", "date", "kind"])
             .drop(columns="_rank").reset_index(drop=True))
+
+
+def patient_alerts(alerts: pd.DataFrame,
+                   patient_id: str) -> list[tuple[str, str, pd.Timestamp, str]]:
+    """One patient's alerts as ``(kind, severity, date, message)``, in reading order:
+    red flags first, then by severity (urgent first), date and kind (a stable order;
+    reports and dashboards list them this way). A few dozen rows: plain Python."""
+    columns = [alerts[c].tolist() for c in ALERT_COLUMNS]
+    rows = [(str(kind), str(severity), pd.Timestamp(date), str(message))
+            for pid, kind, severity, date, message in zip(*columns, strict=True)
+            if pid == patient_id]
+    rows.sort(key=lambda r: (r[0] != "red_flag", SEVERITY_ORDER.get(r[1], len(SEVERITY_ORDER)),
+                             r[2], r[0]))
+    return rows
+

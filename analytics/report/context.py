@@ -21,6 +21,7 @@ from plotly.io.json import to_json_plotly
 from analytics import figures
 from analytics.catalog import Catalog
 from analytics.dataset import Dataset
+from analytics.metrics.alerts import patient_alerts
 from analytics.metrics.summary import CohortMetrics
 from analytics.metrics.timing import TIMING_ADVICE
 from analytics.report.methods import Method, methods
@@ -225,17 +226,13 @@ def _cards(m: CohortMetrics, patient_id: str, audience: Audience) -> tuple[Card,
 
 
 def _alerts(m: CohortMetrics, patient_id: str) -> tuple[tuple[AlertRow, ...], tuple[str, ...]]:
-    a = m.alerts[m.alerts["patient_id"] == patient_id]
-    rank = {"urgent": 0, "warning": 1, "info": 2}
-    a = a.assign(_red=(a["kind"] != "red_flag").astype(int),
-                 _sev=a["severity"].map(rank)).sort_values(
-        ["_red", "_sev", "date", "kind"], kind="stable")
-    rows = tuple(AlertRow(str(r.kind), str(r.severity), _day(r.date), str(r.message))
-                 for r in a.itertuples(index=False))
+    ordered = patient_alerts(m.alerts, patient_id)
+    rows = tuple(AlertRow(kind, severity, _day(date), message)
+                 for kind, severity, date, message in ordered)
     advice: list[str] = []
-    if (a["severity"] == "urgent").any():
+    if any(severity == "urgent" for _, severity, _, _ in ordered):
         advice.append(URGENT_ADVICE)
-    if (a["kind"] == "red_flag").any():
+    if any(kind == "red_flag" for kind, _, _, _ in ordered):
         advice.append(STOP_ADVICE)
     return rows, tuple(advice)
 
