@@ -293,9 +293,12 @@ def calendar_heatmap(m: CohortMetrics, patient_id: str) -> Chart:
     info: list[list[list[Any]]] = [[["", 0, 0, ""] for _ in weeks] for _ in WEEKDAYS]
     counts = {CAL_MISSED: 0, CAL_PARTIAL: 0, CAL_FULL: 0}
     n_free = 0
-    for r in d.itertuples(index=False):
-        row, c = pd.Timestamp(r.day).day_of_week, col[_iso(r.week_start)]
-        prescribed, done, counted = int(r.prescribed), int(r.done), int(r.counted)
+    days, week_starts = _isos(d["day"]), _isos(d["week_start"])
+    weekdays = pd.DatetimeIndex(d["day"]).day_of_week.tolist()
+    for day, row, week, prescribed, done, counted in zip(
+            days, weekdays, week_starts, d["prescribed"].astype(int).tolist(),
+            d["done"].astype(int).tolist(), d["counted"].astype(int).tolist(), strict=True):
+        c = col[week]
         if prescribed > 0:
             level = (CAL_FULL if done >= prescribed
                      else CAL_PARTIAL if done > 0 else CAL_MISSED)
@@ -306,7 +309,7 @@ def calendar_heatmap(m: CohortMetrics, patient_id: str) -> Chart:
             grey[row][c] = 0
             n_free += 1
             words = "nothing prescribed"
-        info[row][c] = [_iso(r.day), counted, prescribed, words]
+        info[row][c] = [day, counted, prescribed, words]
     hover = ("%{customdata[0]}<br>%{customdata[3]}<br>"
              "%{customdata[1]} sessions counted<extra></extra>")
     scale = [[0.0, _CAL_COLORS[0]], [1 / 3, _CAL_COLORS[0]], [1 / 3, _CAL_COLORS[1]],
