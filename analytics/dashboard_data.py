@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import html
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from contextlib import nullcontext
@@ -640,6 +641,19 @@ class LogEntry:
     symptoms: tuple[str, ...] = ()
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        # Called from Python with numbers or None instead of the form's text: the same
+        # text a person would type (None and NaN are blank), so checks and messages work.
+        for name in ("exercise", "sets", "reps", "hold_s", "pain_before", "pain_after",
+                     "notes"):
+            object.__setattr__(self, name, _as_text(getattr(self, name)))
+        symptoms = self.symptoms
+        if symptoms is None:
+            symptoms = ()
+        elif isinstance(symptoms, str):
+            symptoms = (symptoms,)
+        object.__setattr__(self, "symptoms", tuple(_as_text(v) for v in symptoms))
+
     def fingerprint(self) -> tuple[str, ...]:
         """The values that make two entries "identical" (whitespace and case ignored)."""
         return (self.exercise.strip().lower(), self.sets.strip(), self.reps.strip(),
@@ -673,6 +687,20 @@ _LINE_SESSION, _LINE_BEFORE, _LINE_AFTER = 1, 2, 3
 _FIELD_LABELS = {"sets": "Sets", "reps": "Reps", "hold_s": "Hold (seconds)", "rpe": "Effort",
                  "notes": "Notes", "performed_at": "Time", "reported_at": "Time",
                  "exercise": "Exercise", "symptoms": "Symptoms", "context": "Pain context"}
+
+
+def _as_text(value: Any) -> str:
+    """A form value as text: ``None``/NaN blank, ``3.0`` as ``"3"``, anything else
+    ``str(value)``.
+
+    >>> [_as_text(v) for v in (None, float("nan"), 3.0, 4.5, 12, " 8 ")]
+    ['', '', '3', '4.5', '12', ' 8 ']
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)
 
 
 def _blank(text: str) -> str | None:

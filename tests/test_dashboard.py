@@ -414,6 +414,19 @@ def test_check_entry_uses_the_loader_rules(sample_copy):
     assert [p.field for p in problems] == ["Exercise"]
 
 
+def test_entries_made_in_python_with_numbers_or_none(sample_copy):
+    """The form API called from Python with numbers or None (not the form's text)
+    checks and saves like the typed text; a bad number gets a message, not TypeError."""
+    at = "2026-11-16T08:00:00"
+    typed = LogEntry("Bridge", "3", "15", "30", "4", "", ("numbness",), "")
+    made = LogEntry("Bridge", 3, 15.0, 30, 4, None, "numbness", None)  # type: ignore[arg-type]
+    assert made == typed
+    assert check_entry(sample_copy, "P001", made, at) == []
+    bad = LogEntry("Bridge", -2, None, float("nan"))  # type: ignore[arg-type]
+    assert [p.field for p in check_entry(sample_copy, "P001", bad, at)] == ["Sets"]
+    assert LogEntry(None).exercise == ""  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- caseload
 
 
