@@ -9,12 +9,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import NOW
 from test_adherence import PROGRAM_HEADER, SESSION_HEADER, _rows
 
+import analytics.report.batch as batch_module
 from analytics import load
 from analytics.cli import cli
 from analytics.metrics.summary import compute
@@ -145,6 +147,26 @@ def test_all_writes_index_linking_every_patient(small, tmp_path):
     assert 'href="P1.html"' in html and 'href="P2.html"' in html
     assert (tmp_path / "out" / "P1.html").exists()
     assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_all_shares_the_reports_between_worker_processes(tmp_path, monkeypatch):
+    """``workers=2`` writes the reports in two forked worker processes (not here)."""
+    ds = load(Path(__file__).resolve().parent.parent / "data")
+    m = compute(ds)
+    seen = tmp_path / "pids"
+    seen.mkdir()
+    real = batch_module.write_one
+
+    def recording(job, patient_id, path):
+        time.sleep(0.05)  # long enough that both workers take tasks
+        (seen / f"{patient_id}.pid").write_text(str(os.getpid()), encoding="utf-8")
+        return real(job, patient_id, path)
+
+    monkeypatch.setattr(batch_module, "write_one", recording)
+    write_all(ReportJob(ds, m, generated="x"), tmp_path / "out", workers=2)
+    pids = {p.read_text(encoding="utf-8") for p in seen.iterdir()}
+    assert len(list(seen.iterdir())) == len(m.summary)
+    assert len(pids) == 2 and str(os.getpid()) not in pids
 
 
 def test_report_cli_errors(small):
