@@ -144,12 +144,13 @@ def hold_progression(rows: pd.DataFrame,
     keys = ["patient_id", "key"]
     # The target on each (patient, key)'s latest prescribed day (days are unique in a
     # group): the last row of each group once sorted by group and day.
-    pk, _ = sorted_group_ids(presc, keys)
+    pk, n_pk = sorted_group_ids(presc, keys)
     day = presc["day"].to_numpy(dtype="datetime64[ns]").view("int64")
     order = np.lexsort((day, pk))
     order = order[pk[order] >= 0]
     last = order[np.append(pk[order][1:] != pk[order][:-1], True)] if len(order) else order
-    latest = presc.iloc[last].set_index(keys)["target_s"].astype("float64")
+    latest = np.full(n_pk, np.nan)
+    latest[pk[last]] = presc["target_s"].to_numpy(dtype="float64")[last]
 
     logged = rows.loc[rows["hold_s"].notna(), ["patient_id", "session_day", "key", "hold_s"]]
     logged = logged.rename(columns={"session_day": "day"}).reset_index(drop=True)
@@ -162,6 +163,7 @@ def hold_progression(rows: pd.DataFrame,
     logged = logged[found].reset_index(drop=True)
     logged["exercise_id"] = presc["exercise_id"].array.take(position[found])
     logged["target_s"] = presc["target_s"].to_numpy()[position[found]]
+    logged_pk = pk[position[found]]  # each logged row's (patient, key) number
     del presc, position, found, pk, day, order, last
     if logged.empty:
         return _empty(DAILY_COLUMNS), _empty(SUMMARY_COLUMNS)
@@ -183,7 +185,8 @@ def hold_progression(rows: pd.DataFrame,
     daily["target_s"] = logged["target_s"].to_numpy()[firsts].astype("float64")
     daily["pct_of_target"] = 100.0 * daily["hold_s_best"] / daily["target_s"]
     daily = daily[list(DAILY_COLUMNS)]
-    del logged, ids, kept, stats, firsts
+    daily_pk = logged_pk[firsts]
+    del logged, logged_pk, ids, kept, stats, firsts
 
     # ``daily`` is sorted by patient and key: each group is one run of rows.
     group = np.cumsum(first_of_runs(daily, keys)) - 1
@@ -201,13 +204,14 @@ def hold_progression(rows: pd.DataFrame,
                         last7_mean_s=("last7", "mean"), personal_best_day=("pb_day", "min"),
                         target_reached_day=("reached_day", "min"))
     starts = np.flatnonzero(first_of_runs(daily, keys))
-    summary.index = pd.MultiIndex.from_frame(daily[keys].iloc[starts])
+    summary = summary.reset_index(drop=True)
+    for column in keys:
+        summary[column] = daily[column].take(starts).array
     summary["exercise_id"] = g["exercise_id"].first().array
     summary["personal_best_s"] = g["hold_s_best"].max().to_numpy()
     summary["slope_s_per_week"] = _slopes(daily, group) * 7.0
 
-    summary["target_s"] = latest.reindex(summary.index)
+    summary["target_s"] = latest[daily_pk[starts]]
     summary["pct_of_target_last7"] = 100.0 * summary["last7_mean_s"] / summary["target_s"]
     summary["n_days"] = summary["n_days"].astype("int64")
-    summary = summary.reset_index()
     return daily.reset_index(drop=True), summary[list(SUMMARY_COLUMNS)]
