@@ -117,7 +117,8 @@ def session_dose(rows: pd.DataFrame, active: pd.DataFrame) -> pd.DataFrame:
     keys = ["patient_id", "session_id", "session_day", "key"]
     # Grouped on one integer group number (same groups and order as grouping on the
     # four keys with sort=False), then the keys are taken from each group's first row.
-    ids, n_groups = group_ids(r, keys)
+    # A session has one patient and one day: (session, key) makes the same groups.
+    ids, n_groups = group_ids(r, ["session_id", "key"])
     kept = ids >= 0
     stats = named_agg(r.loc[kept, ["reps_x_sets", "hold_s"]].groupby(ids[kept], sort=True),
                       reps_sum=("reps_x_sets", "sum"), reps_n=("reps_x_sets", "count"),

@@ -66,7 +66,9 @@ def session_table(rows: pd.DataFrame, active: pd.DataFrame,
                       end_utc=("performed_at_utc", "last"), n_rows=("line", "size"),
                       n_exercises=("key", "nunique")).reset_index()
     done_cols = ["session_id", "patient_id", "session_day", "key"]
-    ids, n_groups = group_ids(rows, done_cols)
+    # A session has one patient and one day: grouping on (session, key) gives the same
+    # groups as on all four columns, without factorising the long id and day columns.
+    ids, n_groups = group_ids(rows, ["session_id", "key"])
     done = rows[done_cols].iloc[first_positions(ids, n_groups)]
     if not active.empty:
         # The distinct exercises of each session that are prescribed on its day: an
