@@ -23,7 +23,6 @@ import html
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,12 +89,13 @@ def with_threshold(m: CohortMetrics, threshold: float) -> CohortMetrics:
     if threshold == float(m.settings.adherence_threshold_pct):
         return m
     settings = replace(m.settings, adherence_threshold_pct=threshold)
-    weekly = weekly_adherence(m.daily, settings)
-    adherence = patient_adherence(weekly, m.periods, settings)
-    kept = m.alerts[m.alerts["kind"] != "low_adherence"]
-    alerts = combine_alerts(kept, low_adherence_alerts(weekly, settings))
-    ids = [str(p) for p in m.summary["patient_id"]]
-    summary = cohort_summary(ids, m.periods, adherence, m.streaks, m.pain_change, alerts)
+    with m.own_strings():
+        weekly = weekly_adherence(m.daily, settings)
+        adherence = patient_adherence(weekly, m.periods, settings)
+        kept = m.alerts[m.alerts["kind"] != "low_adherence"]
+        alerts = combine_alerts(kept, low_adherence_alerts(weekly, settings))
+        ids = [str(p) for p in m.summary["patient_id"]]
+        summary = cohort_summary(ids, m.periods, adherence, m.streaks, m.pain_change, alerts)
     return replace(m, settings=settings, weekly=weekly, adherence=adherence, alerts=alerts,
                    summary=summary)
 
@@ -107,6 +107,12 @@ def _freeze_long_lived() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def _python_rows(frame: pd.DataFrame, patient_id: str) -> pd.DataFrame:
+    """One patient's rows of ``frame`` with Python-backed strings."""
+    mine = frame[frame["patient_id"] == patient_id].reset_index(drop=True)
+    return with_string_storage(mine, "python")
 
 
 def _day(value: Any) -> Day:
@@ -212,26 +218,17 @@ class DashboardData:
                                patients=[patient_id])
 
         base = self._views.get_or((patient_id, s, t, None), base_view)
-
-        def at_threshold() -> CohortMetrics:
-            # New string columns in the view's own storage (a mix would make merges
-            # fall back to object columns).
-            storage = base.summary["patient_id"].dtype.storage
-            with python_strings() if storage == "python" else nullcontext():
-                return with_threshold(base, thr)
-
-        return self._views.get_or((patient_id, s, t, thr), at_threshold)
+        return self._views.get_or((patient_id, s, t, thr),
+                                  lambda: with_threshold(base, thr))
 
     def _patient_data(self, patient_id: str) -> Dataset:
         """The dataset with only this patient's programs, sessions and pain reports, in
-        Python-backed strings (the patients table and catalog stay whole)."""
-        def make() -> Dataset:
-            def rows(frame: pd.DataFrame) -> pd.DataFrame:
-                mine = frame[frame["patient_id"] == patient_id].reset_index(drop=True)
-                return with_string_storage(mine, "python")
-            return replace(self.ds, programs=rows(self.ds.programs),
-                           sessions=rows(self.ds.sessions), pain=rows(self.ds.pain))
-        return self._subsets.get_or(patient_id, make)
+        Python-backed strings (the patients table and catalog stay whole); cached, so a
+        patient's rows are picked and converted once."""
+        ds = self.ds
+        return self._subsets.get_or(patient_id, lambda: replace(ds, **{
+            name: _python_rows(getattr(ds, name), patient_id)
+            for name in ("programs", "sessions", "pain")}))
 
     # ----------------------------------------------------------------- labels
 

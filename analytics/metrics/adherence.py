@@ -159,8 +159,9 @@ def streaks(daily: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
     d = sort_frame(daily, ["patient_id", "day"]).reset_index(drop=True)
     # ``daily`` holds every day of each period: consecutive rows are consecutive days.
     active = d["counted"].to_numpy(dtype="int64") > 0
-    first = np.flatnonzero(first_of_runs(d, ["patient_id"]))
-    run_len = run_lengths(active, first_of_runs(d, ["patient_id"]))
+    new_patient = first_of_runs(d, ["patient_id"])
+    first = np.flatnonzero(new_patient)
+    run_len = run_lengths(active, new_patient)
     last = np.append(first[1:], len(d)) - 1
     day = d["day"].to_numpy(dtype="datetime64[ns]").view("int64")
     nat = np.iinfo(np.int64).min

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.settings import Settings
-from analytics.vector import named_agg, sort_frame, string_dtype
+from analytics.vector import first_of_runs, named_agg, sort_frame, string_dtype
 
 #: Calendar days in the rolling mean of daily means (``rolling_7d_mean``).
 ROLLING_DAYS = 7
@@ -148,12 +148,9 @@ def _day_grid(daily: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     ``daily`` must be sorted by patient and day with one row per pair (as
     :func:`pain_daily` makes it); the second result is each ``daily`` row's position in
     the grid."""
-    ids = daily["patient_id"].to_numpy(dtype=object)
     day = daily["day"].to_numpy(dtype="datetime64[ns]").view("int64") // _DAY_NS
     m = len(day)
-    first_row = np.ones(m, dtype=bool)
-    first_row[1:] = ids[1:] != ids[:-1]
-    starts = np.flatnonzero(first_row)
+    starts = np.flatnonzero(first_of_runs(daily, ["patient_id"]))
     sizes = np.diff(np.append(starts, m))
     first_day = day[starts]
     last_day = day[np.append(starts[1:], m) - 1]
@@ -171,7 +168,8 @@ def _day_grid(daily: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     lagged = np.arange(len(grid_day)) - ROLLING_DAYS
     prior = np.where(lagged >= block_start, current[np.maximum(lagged, 0)], np.nan)
     grid = pd.DataFrame({
-        "patient_id": pd.array(ids[starts][block], dtype=string_dtype()),
+        "patient_id": pd.array(daily["patient_id"].to_numpy(dtype=object)[starts][block],
+                               dtype=string_dtype()),
         "day": (grid_day * _DAY_NS).view("datetime64[ns]"),
         "pain_mean": mean, "has_report": has, "current": current, "prior": prior,
     })

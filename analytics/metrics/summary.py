@@ -98,9 +98,10 @@ class CohortMetrics:
     alerts: pd.DataFrame
     summary: pd.DataFrame
 
-    def _own_strings(self) -> AbstractContextManager[None]:
-        """A block in which new strings take the storage of this object's tables
-        (wherever a derived table is first read)."""
+    def own_strings(self) -> AbstractContextManager[None]:
+        """A block in which new strings take the storage of this object's tables: for
+        anything computed from them later (derived tables, another threshold), wherever
+        it runs, so that storages never mix."""
         dtype = self.summary["patient_id"].dtype if "patient_id" in self.summary else None
         storage = (dtype.storage if isinstance(dtype, pd.StringDtype)
                    else pd.StringDtype().storage)
@@ -109,25 +110,25 @@ class CohortMetrics:
     @cached_property
     def pain_variability(self) -> pd.DataFrame:
         """:func:`analytics.metrics.pain.pain_variability` of ``pain_daily``."""
-        with self._own_strings():
+        with self.own_strings():
             return _pain_variability(self.pain_daily)
 
     @cached_property
     def association(self) -> pd.DataFrame:
         """:func:`analytics.metrics.association.adherence_pain_association` of
         ``weekly`` and ``pain_daily``."""
-        with self._own_strings():
+        with self.own_strings():
             return adherence_pain_association(self.weekly, self.pain_daily, self.settings)
 
     @cached_property
     def pain_before_after(self) -> pd.DataFrame:
         """:func:`analytics.metrics.pain.pain_before_after` of ``pain``."""
-        with self._own_strings():
+        with self.own_strings():
             return pain_before_after(self.pain)
 
     @cached_property
     def _timing(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        with self._own_strings():
+        with self.own_strings():
             return session_timing(self.sessions, self.rows, self.catalog, self.settings)
 
     @cached_property
