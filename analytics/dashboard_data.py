@@ -43,6 +43,7 @@ from analytics.metrics.summary import (
     split_by_patient,
 )
 from analytics.report.context import PAIN_STATUS_WORDS, STOP_ADVICE, URGENT_ADVICE
+from analytics.report.context import alert_advice as report_alert_advice
 from analytics.schema import SYMPTOMS
 from analytics.settings import DEFAULT_SETTINGS, Settings
 from analytics.textfmt import fmt_or_dash, plural
@@ -407,13 +408,7 @@ def alert_items(m: CohortMetrics, patient_id: str) -> tuple[AlertItem, ...]:
 
 def alert_advice(items: Iterable[AlertItem]) -> tuple[str, ...]:
     """The articles' advice for a list of alerts (urgent first), as in the report."""
-    items = list(items)
-    advice = []
-    if any(i.severity == "urgent" for i in items):
-        advice.append(URGENT_ADVICE)
-    if any(i.kind == "red_flag" for i in items):
-        advice.append(STOP_ADVICE)
-    return tuple(advice)
+    return report_alert_advice((i.kind, i.severity) for i in items)
 
 
 _SEV_STYLE = {"urgent": "#D55E00", "warning": "#E69F00", "info": "#56B4E9"}

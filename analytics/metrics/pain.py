@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.metrics.alerts import ALERT_COLUMNS, SEVERITY_ORDER
 from analytics.settings import Settings
 from analytics.vector import first_of_runs, named_agg, sort_frame, string_dtype
 
@@ -55,16 +56,12 @@ STOP_ADVICE = ("The exercise guidance says to stop and contact your spine profes
 URGENT_ADVICE = ("These symptoms need medical attention now. Seek medical care now "
                  "(emergency department or urgent care).")
 
-#: Sort rank of alert severities (most severe first).
-SEVERITY_ORDER: dict[str, int] = {"urgent": 0, "warning": 1, "info": 2}
-
 DAILY_COLUMNS = ("patient_id", "day", "pain_mean", "pain_min", "pain_max", "pain_range",
                  "n_reports", "rolling_7d_mean")
 CHANGE_COLUMNS = ("patient_id", "first_day", "last_day", "pain_baseline", "n_baseline",
                   "pain_recent", "n_recent", "pain_change", "pain_change_pct", "pain_status")
 BEFORE_AFTER_COLUMNS = ("patient_id", "n_days", "before_mean", "after_mean", "mean_diff")
 VARIABILITY_COLUMNS = ("patient_id", "mean_daily_range", "max_daily_range")
-ALERT_COLUMNS = ("patient_id", "kind", "severity", "date", "message")
 
 _STRING_COLUMNS = frozenset({"patient_id", "pain_status", "kind", "severity", "message"})
 _DTYPES: dict[str, str] = {

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -229,12 +230,19 @@ def _alerts(m: CohortMetrics, patient_id: str) -> tuple[tuple[AlertRow, ...], tu
     ordered = patient_alerts(m.alerts, patient_id)
     rows = tuple(AlertRow(kind, severity, _day(date), message)
                  for kind, severity, date, message in ordered)
-    advice: list[str] = []
-    if any(severity == "urgent" for _, severity, _, _ in ordered):
+    return rows, alert_advice((kind, severity) for kind, severity, _, _ in ordered)
+
+
+def alert_advice(kinds_severities: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The articles' advice for a patient's alerts, given as ``(kind, severity)``:
+    urgent care first when any alert is urgent, then stop-and-contact for red flags."""
+    pairs = list(kinds_severities)
+    advice = []
+    if any(severity == "urgent" for _, severity in pairs):
         advice.append(URGENT_ADVICE)
-    if any(kind == "red_flag" for kind, _, _, _ in ordered):
+    if any(kind == "red_flag" for kind, _ in pairs):
         advice.append(STOP_ADVICE)
-    return rows, tuple(advice)
+    return tuple(advice)
 
 
 def _charts(m: CohortMetrics, patient_id: str, names: dict[str, str],
