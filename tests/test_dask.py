@@ -12,7 +12,7 @@ from conftest import NOW, PATIENTS, synth_folder
 
 from analytics import Dataset, load
 from analytics.cli import cli
-from analytics.metrics.summary import CohortMetrics, compute
+from analytics.metrics.summary import DERIVED_TABLES, CohortMetrics, compute
 
 distributed = pytest.importorskip("distributed")
 engine = pytest.importorskip("analytics.engine_dask")
@@ -34,12 +34,16 @@ def cohort(tmp_path_factory) -> Path:
 
 
 def assert_same(a: object, b: object, skip: tuple[str, ...] = ("path", "catalog")) -> None:
-    for f in fields(a):  # type: ignore[arg-type]
-        x, y = getattr(a, f.name), getattr(b, f.name)
+    """Every field equal, and for metrics every derived table (computed when read)."""
+    names = [f.name for f in fields(a)]  # type: ignore[arg-type]
+    if isinstance(a, CohortMetrics):
+        names += list(DERIVED_TABLES)
+    for name in names:
+        x, y = getattr(a, name), getattr(b, name)
         if isinstance(x, pd.DataFrame):
-            pd.testing.assert_frame_equal(x, y, obj=f.name)
-        elif f.name not in skip:
-            assert x == y, f.name
+            pd.testing.assert_frame_equal(x, y, obj=name)
+        elif name not in skip:
+            assert x == y, name
 
 
 def both(folder: Path, client: object, **options: object) -> tuple[tuple, tuple]:
